@@ -1,0 +1,5 @@
+"""``python -m nnviz`` runs the command line (the app by default)."""
+
+from nnviz.cli import main
+
+raise SystemExit(main())
