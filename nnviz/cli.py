@@ -1,0 +1,238 @@
+"""Command line: ``nnviz`` opens the app; ``nnviz train`` trains headless; ``nnviz download``
+fetches full MNIST. User mistakes give one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import NoReturn
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_float(text: str) -> float:
+    from nnviz.core.errors import ConfigError
+    from nnviz.core.training import check_eta
+
+    try:
+        return check_eta(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    from nnviz.core.errors import ConfigError
+    from nnviz.core.network import parse_sizes
+
+    try:
+        return tuple(parse_sizes(text))
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+DATA_HELP = "bundled (5,000 real digits shipped with nnviz, the default), mnist (full MNIST, downloaded once and cached), or a path to mnist.pkl.gz, a folder of IDX files, or keras' mnist.npz"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="nnviz",
+        description="Watch a neural network learn handwritten digits (Nielsen, Neural Networks and "
+                    "Deep Learning, chapter 1). With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--data", default=None, help=DATA_HELP)
+    parser.add_argument("--screenshot", metavar="PNG", help="open the window, train --epochs epochs, save a picture of the window to PNG and exit")
+    parser.add_argument("--epochs", type=_non_negative_int, default=None, help="with --screenshot: epochs to train first (default 1)")
+    parser.add_argument("--view", default="train", help="with --screenshot: which view to capture")
+    parser.add_argument("--size", default="1280x720", help="with --screenshot: window size WxH (default 1280x720)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train headless, printing the book's 'Epoch j: n / N' lines",
+                       description="Train the book's network headless, printing 'Epoch j: n / N' after each epoch.")
+    t.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)  # always headless
+    t.add_argument("--data", default="bundled", help=DATA_HELP)
+    t.add_argument("--sizes", type=_sizes, default=(784, 30, 10), help="layer sizes, e.g. 784,30,10 (default)")
+    t.add_argument("--epochs", type=_non_negative_int, default=30, help="epochs to train (default 30; 0 with --load: only evaluate)")
+    t.add_argument("--batch-size", type=_positive_int, default=10, help="mini-batch size (default 10)")
+    t.add_argument("--eta", type=_positive_float, default=3.0, help="learning rate eta (default 3.0)")
+    t.add_argument("--cost", choices=("quadratic", "cross-entropy"), default=None, help="cost function (default quadratic, the book's; with --load, the saved one)")
+    t.add_argument("--seed", type=_non_negative_int, default=None, help="random seed for initial weights and shuffling (default: random, printed)")
+    t.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="floating-point type (default float64)")
+    t.add_argument("--save", metavar="MODEL.npz", help="save the trained network (weights, config, history) here")
+    t.add_argument("--load", metavar="MODEL.npz", help="start from a saved network instead of random weights")
+    t.add_argument("--history", metavar="RUN.csv", help="write per-epoch metrics here (.csv, or .json)")
+    t.add_argument("--quiet", action="store_true", help="print only the epoch lines")
+
+    d = sub.add_parser("download", help="download full MNIST into the cache (with a progress bar)",
+                       description="Download the book's MNIST (mnist.pkl.gz, or the IDX files from a mirror) into the cache directory ($NNVIZ_DATA_DIR overrides).")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _version() -> str:
+    from nnviz import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from nnviz.core.errors import NnvizError
+
+    try:
+        if args.command == "train":
+            return cmd_train(args)
+        if args.command == "download":
+            return cmd_download(args)
+        return cmd_app(args)
+    except NnvizError as e:
+        print(f"nnviz: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("nnviz: interrupted", file=sys.stderr)
+        return 130
+
+
+class _ProgressBar:
+    """A one-line text progress bar on stderr: 'downloading  12.3 / 17.1 MB [####....]'."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and (total is None or done < total):
+            return
+        self._last = now
+        if total:
+            filled = int(30 * min(done, total) / total)
+            bar = f"{done / 1e6:6.1f} / {total / 1e6:.1f} MB [{'#' * filled}{'.' * (30 - filled)}] {100 * done / total:3.0f}%"
+        else:
+            bar = f"{done / 1e6:6.1f} MB"
+        sys.stderr.write(f"\rdownloading MNIST {bar}")
+        sys.stderr.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self._shown = False
+
+
+def _load_data(source: str, quiet: bool = False):
+    from nnviz.core.data import load_dataset
+
+    bar = _ProgressBar(enabled=not quiet)
+    try:
+        return load_dataset(source, progress=bar)
+    finally:
+        bar.close()
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from nnviz.core.download import fetch_mnist
+
+    bar = _ProgressBar(enabled=not args.quiet)
+    try:
+        path = fetch_mnist(progress=bar)
+    finally:
+        bar.close()
+    print(f"MNIST is in {path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from nnviz.core.errors import ConfigError
+    from nnviz.core.history import History, load_network, save_network
+    from nnviz.core.training import Controls, TrainConfig, train
+
+    network = None
+    sizes, dtype, cost = args.sizes, args.dtype, args.cost or "quadratic"
+    if args.load:
+        network, _, _ = load_network(args.load)
+        sizes, dtype, cost = tuple(network.sizes), network.dtype.name, args.cost or network.cost.name
+    if args.epochs == 0 and network is None:
+        raise ConfigError("--epochs 0 trains nothing: give --load MODEL.npz to evaluate a saved network")
+    data = _load_data(args.data, args.quiet)
+    config = TrainConfig(sizes=sizes, epochs=max(args.epochs, 1), mini_batch_size=args.batch_size,
+                         eta=args.eta, cost=cost, seed=args.seed, dtype=dtype).validated()
+    if network is not None:
+        network.set_cost(config.cost)
+    if not args.quiet:
+        print(f"# {data.description or data.name}: {data.n_train} training / {data.n_test} test digits; "
+              f"sizes {list(config.sizes)}, eta {config.eta:g}, mini-batch {config.mini_batch_size}, "
+              f"{config.cost} cost, {config.dtype}, seed {config.seed}", file=sys.stderr)
+    controls = Controls(eta=config.eta, cost=config.cost, epochs=args.epochs if args.epochs else None)
+    history = History()
+    if args.epochs == 0:
+        controls.stop()
+    for snap in train(config, data, controls, network=network):
+        history.add(snap)
+        if getattr(snap, "epochs_done", 0) > 0:
+            print(snap.book_line(), flush=True)
+        elif args.epochs == 0 and getattr(snap, "epochs_done", None) == 0:
+            print(f"Loaded network: {snap.test_correct} / {snap.test_total}", flush=True)
+    if args.history:
+        if str(args.history).lower().endswith(".json"):
+            history.write_json(args.history)
+        else:
+            history.write_csv(args.history)
+    if args.save:
+        from nnviz.core.training import build_network
+
+        net = network if network is not None else _final_network(config, history, build_network)
+        save_network(args.save, net, config, history)
+    return 0
+
+
+def _final_network(config, history, build_network):
+    """A network holding the last epoch snapshot's weights."""
+    net = build_network(config)
+    last = history.epochs[-1]
+    net.weights, net.biases = last.weights, last.biases
+    return net
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    try:
+        from nnviz.gui.app import run_app
+    except ImportError as e:  # the GUI needs Qt; the core does not
+        from nnviz.core.errors import NnvizError
+
+        raise NnvizError(f"the app cannot start ({e}); 'nnviz train' works without it") from None
+    return run_app(args)

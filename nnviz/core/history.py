@@ -1,0 +1,162 @@
+"""A compact record of a run (per-epoch metrics, live changes, the running cost curve)
+and saving/loading a trained network to ``.npz`` (no pickles)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnviz.core.errors import DataError
+from nnviz.core.network import Network, parse_dtype
+from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged, TrainConfig
+
+CSV_FIELDS = ("epoch", "test_correct", "test_total", "test_accuracy", "validation_correct",
+              "validation_total", "validation_accuracy", "training_cost", "test_cost", "eta",
+              "cost", "seconds")
+
+
+@dataclass
+class History:
+    """What a run has yielded: every epoch snapshot, every live change, and the
+    running training cost as ``(position in epochs, cost)`` points."""
+
+    epochs: list[EpochSnapshot] = field(default_factory=list)
+    changes: list[SettingChanged] = field(default_factory=list)
+    cost_curve: list[tuple[float, float]] = field(default_factory=list)
+
+    def add(self, snapshot: Any) -> None:
+        if isinstance(snapshot, EpochSnapshot):
+            self.epochs.append(snapshot)
+            if snapshot.epochs_done and np.isfinite(snapshot.training_cost):
+                self.cost_curve.append((float(snapshot.epochs_done), snapshot.training_cost))
+        elif isinstance(snapshot, SettingChanged):
+            self.changes.append(snapshot)
+        elif isinstance(snapshot, ProgressSnapshot):
+            if snapshot.examples_seen:
+                self.cost_curve.append((snapshot.epoch + snapshot.fraction, snapshot.running_cost))
+
+    def numbers(self) -> tuple:
+        """The run's numbers without wall-clock times: equal runs give equal tuples."""
+        return (tuple(e.numbers() for e in self.epochs), tuple(self.changes))
+
+    @property
+    def best(self) -> EpochSnapshot | None:
+        trained = [e for e in self.epochs if e.epochs_done > 0]
+        return max(trained, key=lambda e: e.test_correct) if trained else None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per epoch snapshot, keys :data:`CSV_FIELDS`."""
+        return [
+            {"epoch": e.epochs_done, "test_correct": e.test_correct, "test_total": e.test_total,
+             "test_accuracy": e.test_accuracy, "validation_correct": e.validation_correct,
+             "validation_total": e.validation_total, "validation_accuracy": e.validation_accuracy,
+             "training_cost": e.training_cost, "test_cost": e.test_cost, "eta": e.eta,
+             "cost": e.cost, "seconds": e.seconds}
+            for e in self.epochs
+        ]
+
+    def write_csv(self, path: str | os.PathLike) -> None:
+        """Per-epoch metrics as CSV (epoch 0 is the untrained network)."""
+        with _atomic(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+            writer.writeheader()
+            writer.writerows(self.rows())
+
+    def write_json(self, path: str | os.PathLike) -> None:
+        """Per-epoch metrics and live changes as JSON."""
+        doc = {"epochs": self.rows(), "changes": [asdict(c) for c in self.changes]}
+        with _atomic(path, "w") as f:
+            json.dump(doc, f, indent=1, allow_nan=True)
+
+
+class _atomic:
+    """Write to a temp file beside ``path``, then rename: no half-written files."""
+
+    def __init__(self, path: str | os.PathLike, mode: str, **kw: Any) -> None:
+        self.path = Path(path)
+        self.mode, self.kw = mode, kw
+
+    def __enter__(self):
+        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent or ".", prefix=f".{self.path.name}.")
+        self.f = os.fdopen(fd, self.mode, **self.kw)
+        return self.f
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.f.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            os.unlink(self.tmp)
+
+
+def save_network(path: str | os.PathLike, net: Network, config: TrainConfig | None = None,
+                 history: History | None = None) -> None:
+    """Save weights, biases, config and per-epoch metrics to ``.npz`` (no pickles)."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise DataError(f"cannot save to {path}: folder {path.parent} does not exist")
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array("nnviz-network-1"),
+        "sizes": np.array(net.sizes, dtype=np.int64),
+        "dtype": np.array(net.dtype.name),
+        "cost": np.array(net.cost.name),
+        "config": np.array(json.dumps(asdict(config) if config else {})),
+        "history": np.array(json.dumps(history.rows() if history else [])),
+    }
+    for l, (w, b) in enumerate(zip(net.weights, net.biases)):
+        arrays[f"w{l}"] = np.ascontiguousarray(w)
+        arrays[f"b{l}"] = np.ascontiguousarray(b)
+    with _atomic(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_network(path: str | os.PathLike) -> tuple[Network, dict[str, Any], list[dict[str, Any]]]:
+    """Load a network saved by :func:`save_network`: ``(network, config dict, history rows)``.
+    Every shape and type is checked; anything else is a DataError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            files = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        raise DataError(f"{path.name} is not a saved nnviz network (or it is truncated): {e}") from None
+    needed = {"format", "sizes", "dtype", "cost"}
+    if not needed <= files.keys() or str(files["format"]) != "nnviz-network-1":
+        raise DataError(f"{path.name} is not a saved nnviz network (missing {sorted(needed - files.keys()) or 'format tag'})")
+    sizes = files["sizes"]
+    if sizes.dtype.kind not in "iu" or sizes.ndim != 1 or len(sizes) < 2 or (sizes < 1).any():
+        raise DataError(f"{path.name}: bad layer sizes {sizes!r}")
+    try:
+        net = Network([int(s) for s in sizes], seed=0, dtype=parse_dtype(str(files["dtype"])),
+                      cost=str(files["cost"]))
+    except Exception as e:  # ConfigError from bad dtype/cost strings
+        raise DataError(f"{path.name}: {e}") from None
+    weights, biases = [], []
+    for l, (x, y) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
+        for key, shape, dest in ((f"w{l}", (y, x), weights), (f"b{l}", (y, 1), biases)):
+            a = files.get(key)
+            if a is None:
+                raise DataError(f"{path.name}: missing {key}")
+            if a.dtype.kind != "f" or a.shape != shape:
+                raise DataError(f"{path.name}: {key} should be {shape} floats, got {a.shape} {a.dtype}")
+            if not np.isfinite(a).all():
+                raise DataError(f"{path.name}: {key} holds infinite or NaN values")
+            dest.append(a)
+    net.weights, net.biases = weights, biases
+    try:
+        config = json.loads(str(files.get("config", "{}")))
+        rows = json.loads(str(files.get("history", "[]")))
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path.name}: its config is damaged ({e})") from None
+    if not isinstance(config, dict) or not isinstance(rows, list):
+        raise DataError(f"{path.name}: its config is damaged")
+    return net, config, rows

@@ -1,0 +1,420 @@
+"""The book's ``Network``: sigmoid neurons, mini-batch SGD, backpropagation.
+
+Same interface as ``network.py`` in Nielsen's *Neural Networks and Deep Learning*
+(chapter 1), so code written against the book runs unchanged:
+
+- ``weights[l]``: ``(sizes[l+1], sizes[l])``; ``biases[l]``: ``(sizes[l+1], 1)``.
+- ``feedforward(a)`` takes a ``(784, 1)`` column, or ``(784, m)`` for m inputs at once.
+- ``SGD``, ``update_mini_batch``, ``backprop``, ``evaluate``, ``cost_derivative``.
+
+Inside, a mini-batch is one matrix (the book's chapter-2 "fully matrix-based"
+exercise). Each layer's weights and biases live side by side in one array
+``[W | b]`` of shape ``(sizes[l+1], sizes[l] + 1)``, so that ``W a + b`` is a single
+product with the input extended by a row of ones; ``weights`` and ``biases`` are views
+into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nnviz.core.costs import CrossEntropyCost, QuadraticCost, get_cost
+from nnviz.core.errors import ConfigError
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+# exp(-z) overflows below these z; sigmoid is 0 there to within the type's precision.
+_EXP_LIMIT = {np.dtype(np.float64): 700.0, np.dtype(np.float32): 87.0}
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """sigma(z) = 1 / (1 + e^-z), elementwise; never overflows or warns."""
+    z = np.asarray(z)
+    if z.dtype.kind != "f":
+        z = z.astype(np.float64)
+    return _sigmoid_inplace(np.array(z, copy=True))
+
+
+def sigmoid_prime(z: np.ndarray) -> np.ndarray:
+    """sigma'(z) = sigma(z) (1 - sigma(z))."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
+    """Overwrite ``z`` with sigma(z); five ufunc calls, no temporaries."""
+    np.maximum(z, -_EXP_LIMIT[z.dtype], out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    np.reciprocal(z, out=z)
+    return z
+
+
+def parse_dtype(dtype: Any) -> np.dtype:
+    """``'float64'`` / ``'float32'`` (or the numpy types) as a numpy dtype."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ConfigError(f"unknown dtype {dtype!r}: choose 'float64' or 'float32'")
+    return dt
+
+
+def parse_sizes(sizes: Any) -> list[int]:
+    """Layer sizes as a list of positive ints, e.g. '784,30,10' or [784, 30, 10]."""
+    if isinstance(sizes, str):
+        parts = [p.strip() for p in sizes.replace(" ", ",").split(",") if p.strip()]
+    else:
+        parts = list(sizes)
+    try:
+        out = [int(p) for p in parts]
+        if any(float(p) != int(p) for p in parts):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(f"sizes must be whole numbers like 784,30,10, got {sizes!r}") from None
+    if len(out) < 2:
+        raise ConfigError(f"sizes need at least an input and an output layer, got {sizes!r}")
+    if any(s < 1 for s in out):
+        raise ConfigError(f"every layer needs at least one neuron, got {sizes!r}")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedData:
+    """Training data laid out for fast mini-batches.
+
+    ``x``: ``(n, sizes[0] + 1)``, one example per row, last column all ones (the bias
+    input); ``y``: ``(sizes[-1], n)`` one-hot targets, one example per column;
+    ``labels``: ``(n,)`` integer labels.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+
+class Network:
+    """A feedforward network of sigmoid neurons (the book's ``Network``).
+
+    ``Network([784, 30, 10])`` draws weights and biases from N(0, 1), like the book's
+    ``np.random.randn``. Keyword-only extras: ``seed`` (reproducible initial weights and
+    shuffling; None uses numpy's global random state, as the book does), ``dtype``
+    ('float64' or 'float32') and ``cost`` ('quadratic', the book's, or 'cross-entropy').
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        *,
+        seed: int | None = None,
+        dtype: Any = "float64",
+        cost: str = "quadratic",
+    ) -> None:
+        self.sizes = parse_sizes(sizes)
+        self.num_layers = len(self.sizes)
+        self.dtype = parse_dtype(dtype)
+        self.cost = get_cost(cost)
+        self.seed = seed
+        rng = np.random if seed is None else np.random.default_rng(seed)
+        self._rng = rng
+        # The book's order: all biases, then all weights.
+        biases = [rng.standard_normal((y, 1)) for y in self.sizes[1:]]
+        weights = [rng.standard_normal((y, x)) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+        self._wb = [np.empty((y, x + 1), dtype=self.dtype) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+        self.weights = weights
+        self.biases = biases
+        self._buffers: dict[int, tuple] = {}
+
+    # -- parameters -----------------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """``weights[l]``: ``(sizes[l+1], sizes[l])`` views (writing to them updates the net)."""
+        return [wb[:, :-1] for wb in self._wb]
+
+    @weights.setter
+    def weights(self, values: Sequence[np.ndarray]) -> None:
+        values = list(values)
+        self._check_params(values, [wb[:, :-1].shape for wb in self._wb], "weights")
+        for wb, w in zip(self._wb, values):
+            wb[:, :-1] = w
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        """``biases[l]``: ``(sizes[l+1], 1)`` views."""
+        return [wb[:, -1:] for wb in self._wb]
+
+    @biases.setter
+    def biases(self, values: Sequence[np.ndarray]) -> None:
+        values = list(values)
+        self._check_params(values, [wb[:, -1:].shape for wb in self._wb], "biases")
+        for wb, b in zip(self._wb, values):
+            wb[:, -1:] = b
+
+    @staticmethod
+    def _check_params(values: list, shapes: list, what: str) -> None:
+        got = [np.shape(v) for v in values]
+        if got != shapes:
+            raise ConfigError(f"{what} have shapes {got}, the network needs {shapes}")
+
+    def copy_params(self, dtype: Any = None) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """Read-only copies ``(weights, biases)``, safe to hand to another thread."""
+        def frozen(a: np.ndarray) -> np.ndarray:
+            c = np.array(a, dtype=dtype or a.dtype, copy=True, order="C")
+            c.flags.writeable = False
+            return c
+        return tuple(frozen(w) for w in self.weights), tuple(frozen(b) for b in self.biases)
+
+    def set_cost(self, cost: str) -> None:
+        self.cost = get_cost(cost)
+
+    # -- the book's methods ------------------------------------------------------------
+    def feedforward(self, a: np.ndarray) -> np.ndarray:
+        """Output for input ``a``: ``(sizes[0], m)`` -> ``(sizes[-1], m)`` (m = 1: a column)."""
+        a = np.asarray(a, dtype=self.dtype)
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)
+        for w, b in zip(self.weights, self.biases):
+            a = _sigmoid_inplace(w @ a + b)  # a' = sigma(w a + b)   (eq. 22)
+        return a
+
+    def SGD(  # noqa: N802 (the book's name)
+        self,
+        training_data: Sequence[tuple[np.ndarray, np.ndarray]],
+        epochs: int,
+        mini_batch_size: int,
+        eta: float,
+        test_data: Sequence[tuple[np.ndarray, int]] | None = None,
+    ) -> None:
+        """Mini-batch stochastic gradient descent, printing the book's progress lines.
+
+        ``training_data``: ``(x, y)`` pairs, x ``(784, 1)``, y one-hot ``(10, 1)``.
+        ``test_data``: ``(x, label)`` pairs; if given, each epoch prints
+        ``Epoch j: n / N``, otherwise ``Epoch j complete``.
+        """
+        train = self.prepare(*_stack_pairs(training_data, self.sizes[-1]))
+        test = None
+        if test_data is not None:
+            test_x, test_labels = _stack_pairs(test_data, None)
+            test = (test_x, test_labels)
+        for j in range(epochs):
+            order = self._rng.permutation(train.n)
+            for k in range(0, train.n, mini_batch_size):
+                self.sgd_step(train, order[k:k + mini_batch_size], eta, track_cost=False)
+            if test is not None:
+                print(f"Epoch {j}: {self.accuracy(*test)} / {len(test[1])}")
+            else:
+                print(f"Epoch {j} complete")
+
+    def update_mini_batch(self, mini_batch: Sequence[tuple[np.ndarray, np.ndarray]], eta: float) -> None:
+        """One gradient-descent step on ``mini_batch``, a list of ``(x, y)`` columns:
+        w -> w - (eta / m) sum nabla_w, b -> b - (eta / m) sum nabla_b   (eqs. 20, 21)."""
+        x = np.hstack([np.asarray(x, dtype=self.dtype).reshape(-1, 1) for x, _ in mini_batch])
+        y = np.hstack([np.asarray(y, dtype=self.dtype).reshape(-1, 1) for _, y in mini_batch])
+        nabla_b, nabla_w = self.backprop(x, y)
+        k = eta / len(mini_batch)
+        for wb, nw, nb in zip(self._wb, nabla_w, nabla_b):
+            wb[:, :-1] -= k * nw
+            wb[:, -1:] -= k * nb
+
+    def backprop(self, x: np.ndarray, y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Gradient of the cost: ``(nabla_b, nabla_w)`` shaped like ``biases``/``weights``.
+
+        ``x``: ``(784, m)``, ``y``: ``(10, m)``; for m > 1 the gradients are summed over
+        the m examples (the matrix form of backpropagation).
+        """
+        x = np.asarray(x, dtype=self.dtype)
+        y = np.asarray(y, dtype=self.dtype)
+        if x.ndim == 1:
+            x, y = x.reshape(-1, 1), y.reshape(-1, 1)
+        # feedforward, keeping every layer's activation
+        activation = x
+        activations = [x]
+        for w, b in zip(self.weights, self.biases):
+            activation = _sigmoid_inplace(w @ activation + b)
+            activations.append(activation)
+        nabla_b = [np.zeros(b.shape, dtype=self.dtype) for b in self.biases]
+        nabla_w = [np.zeros(w.shape, dtype=self.dtype) for w in self.weights]
+        # output error (BP1); z is not needed since sigma'(z) = a (1 - a)
+        delta = self.cost.delta(None, activations[-1], y)
+        nabla_b[-1] = delta.sum(axis=1, keepdims=True)       # BP3
+        nabla_w[-1] = delta @ activations[-2].T              # BP4
+        for l in range(2, self.num_layers):
+            a = activations[-l]
+            delta = (self.weights[-l + 1].T @ delta) * (a * (1.0 - a))   # BP2
+            nabla_b[-l] = delta.sum(axis=1, keepdims=True)  # BP3
+            nabla_w[-l] = delta @ activations[-l - 1].T     # BP4
+        return nabla_b, nabla_w
+
+    def evaluate(self, test_data: Sequence[tuple[np.ndarray, int]]) -> int:
+        """Number of ``(x, label)`` pairs whose output's largest activation is ``label``."""
+        return self.accuracy(*_stack_pairs(test_data, None))
+
+    def cost_derivative(self, output_activations: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """dC_x/da for the quadratic cost: a - y."""
+        return output_activations - y
+
+    # -- fast paths (arrays instead of lists of tuples) ----------------------------------
+    def prepare(self, images: np.ndarray, labels: np.ndarray) -> PreparedData:
+        """Lay out ``images`` ``(n, sizes[0])`` and integer ``labels`` ``(n,)`` for
+        :meth:`sgd_step` (one copy in the network's dtype, bias column appended)."""
+        images = np.asarray(images)
+        labels = np.asarray(labels)
+        n_in, n_out = self.sizes[0], self.sizes[-1]
+        if images.ndim != 2 or images.shape[1] != n_in:
+            raise ConfigError(
+                f"the network's input layer has {n_in} neurons but the images have "
+                f"{images.shape[1] if images.ndim == 2 else images.shape} pixels"
+            )
+        if labels.shape != (images.shape[0],):
+            raise ConfigError(f"{images.shape[0]} images but labels of shape {labels.shape}")
+        if labels.size and (labels.min() < 0 or labels.max() >= n_out):
+            raise ConfigError(
+                f"labels run from {labels.min()} to {labels.max()}, but the output layer has {n_out} neurons"
+            )
+        n = images.shape[0]
+        x = np.empty((n, n_in + 1), dtype=self.dtype)
+        x[:, :n_in] = images
+        x[:, n_in] = 1.0
+        y = np.zeros((n_out, n), dtype=self.dtype)
+        y[labels, np.arange(n)] = 1.0
+        lab = labels.astype(np.int64)
+        for arr in (x, y, lab):
+            arr.flags.writeable = False
+        return PreparedData(x, y, lab)
+
+    def _batch_buffers(self, m: int) -> tuple:
+        """Per-batch-size scratch arrays, made once: the gathered inputs, each layer's
+        activations with a ones row appended, the deltas and the gradients."""
+        bufs = self._buffers.get(m)
+        if bufs is None:
+            dt = self.dtype
+            xb = np.empty((m, self.sizes[0] + 1), dtype=dt)
+            acts = []
+            for s in self.sizes[1:-1]:
+                a = np.empty((s + 1, m), dtype=dt)
+                a[s] = 1.0
+                acts.append(a)
+            out = np.empty((self.sizes[-1], m), dtype=dt)
+            yb = np.empty((self.sizes[-1], m), dtype=dt)
+            deltas = [np.empty((s, m), dtype=dt) for s in self.sizes[1:]]
+            primes = [np.empty((s, m), dtype=dt) for s in self.sizes[1:]]
+            grads = [np.empty_like(wb) for wb in self._wb]
+            bufs = (xb, acts, out, yb, deltas, primes, grads)
+            self._buffers[m] = bufs
+        return bufs
+
+    def sgd_step(self, data: PreparedData, idx: np.ndarray, eta: float, track_cost: bool = True) -> float:
+        """One mini-batch of SGD on the examples ``data.x[idx]``; returns the cost summed
+        over the mini-batch (0.0 if ``track_cost`` is false).
+
+        The same arithmetic as :meth:`update_mini_batch`, with every buffer reused and
+        eta/m folded into the output error once.
+        """
+        m = len(idx)
+        xb, acts, out, yb, deltas, primes, grads = self._batch_buffers(m)
+        wbs = self._wb
+        # mode='clip' lets numpy write straight into the buffer (idx is always in range)
+        np.take(data.x, idx, axis=0, out=xb, mode="clip")
+        np.take(data.y, idx, axis=1, out=yb, mode="clip")
+        # feedforward: a^l = sigma(w^l a^{l-1} + b^l), biases folded into [W | b]
+        a_prev = xb.T
+        for wb, a in zip(wbs[:-1], acts):
+            h = a[:-1]
+            np.matmul(wb, a_prev, out=h)
+            _sigmoid_inplace(h)
+            a_prev = a
+        np.matmul(wbs[-1], a_prev, out=out)
+        _sigmoid_inplace(out)
+        # output error (BP1), scaled by eta/m so the gradients come out as steps
+        delta = deltas[-1]
+        np.subtract(out, yb, out=delta)
+        cost = 0.0
+        if track_cost:
+            cost = self._batch_cost(delta, primes[-1])
+        if self.cost is QuadraticCost:
+            p = primes[-1]
+            np.subtract(1.0, out, out=p)
+            np.multiply(p, out, out=p)           # sigma'(z) = a (1 - a)
+            np.multiply(delta, p, out=delta)
+        np.multiply(delta, eta / m, out=delta)
+        # backward pass: BP2 for delta, BP3 + BP4 in one product thanks to the ones row
+        for l in range(len(wbs) - 1, -1, -1):
+            a_prev = acts[l - 1] if l > 0 else xb.T
+            np.matmul(deltas[l], a_prev.T, out=grads[l])          # BP3, BP4
+            if l > 0:
+                h = acts[l - 1][:-1]
+                d = deltas[l - 1]
+                np.matmul(wbs[l][:, :-1].T, deltas[l], out=d)     # BP2: w^T delta ...
+                p = primes[l - 1]
+                np.subtract(1.0, h, out=p)
+                np.multiply(p, h, out=p)
+                np.multiply(d, p, out=d)                          # ... * sigma'(z)
+        for wb, g in zip(wbs, grads):
+            np.subtract(wb, g, out=wb)
+        return cost
+
+    def _batch_cost(self, diff: np.ndarray, scratch: np.ndarray) -> float:
+        """Cost summed over a mini-batch, from ``diff = a - y`` (y one-hot)."""
+        if self.cost is CrossEntropyCost:
+            # y is 0 or 1, so y ln a + (1-y) ln(1-a) = ln(1 - |a - y|)
+            np.abs(diff, out=scratch)
+            np.subtract(1.0, scratch, out=scratch)
+            np.maximum(scratch, np.finfo(self.dtype).tiny, out=scratch)
+            np.log(scratch, out=scratch)
+            return -float(scratch.sum())
+        return 0.5 * float(np.vdot(diff, diff))
+
+    def forward_all(self, images: np.ndarray, chunk: int = 10000) -> list[np.ndarray]:
+        """Every layer's activations for ``images`` ``(n, sizes[0])``: a list of
+        ``(n, sizes[l])`` arrays, layer 1 (first hidden) to the output."""
+        images = np.asarray(images)
+        layers: list[list[np.ndarray]] = [[] for _ in self._wb]
+        for k in range(0, images.shape[0], chunk):
+            a = images[k:k + chunk].astype(self.dtype, copy=False)
+            for l, wb in enumerate(self._wb):
+                a = a @ wb[:, :-1].T
+                a += wb[:, -1]
+                _sigmoid_inplace(a)
+                layers[l].append(a)
+        return [np.concatenate(p) if p else np.empty((0, s), self.dtype)
+                for p, s in zip(layers, self.sizes[1:])]
+
+    def outputs(self, images: np.ndarray) -> np.ndarray:
+        """Output activations ``(n, sizes[-1])`` for ``images`` ``(n, sizes[0])``."""
+        return self.forward_all(images)[-1]
+
+    def accuracy(self, images: np.ndarray, labels: np.ndarray) -> int:
+        """How many of ``images`` ``(n, sizes[0])`` are classified as ``labels``."""
+        if len(labels) == 0:
+            return 0
+        return int(np.count_nonzero(self.outputs(images).argmax(axis=1) == np.asarray(labels)))
+
+    def total_cost(self, images: np.ndarray, labels: np.ndarray) -> float:
+        """Mean cost per example on ``images`` with one-hot targets from ``labels``."""
+        if len(labels) == 0:
+            return float("nan")
+        a = self.outputs(images)
+        y = np.zeros_like(a)
+        y[np.arange(len(labels)), np.asarray(labels)] = 1.0
+        return self.cost.fn(a, y) / len(labels)
+
+
+def _stack_pairs(data: Sequence[tuple[np.ndarray, Any]], n_out: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The book's list of ``(x, y)`` pairs as ``images (n, 784)`` and integer ``labels (n,)``.
+    y may be an int or a one-hot column (argmax taken)."""
+    data = list(data)
+    if not data:
+        return np.empty((0, 0)), np.empty((0,), dtype=np.int64)
+    images = np.stack([np.asarray(x).reshape(-1) for x, _ in data])
+    labels = np.array([int(np.argmax(y)) if np.ndim(y) else int(y) for _, y in data], dtype=np.int64)
+    return images, labels

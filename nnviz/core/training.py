@@ -1,0 +1,445 @@
+"""Training for a live app: a generator that runs SGD and yields immutable snapshots.
+
+``train(config, data, controls)`` runs the book's mini-batch SGD one mini-batch at a
+time. Before every mini-batch it reads the shared :class:`Controls` (eta, cost, pause,
+stop, single step), so a change takes effect at the next mini-batch. It yields:
+
+- :class:`EpochSnapshot` once before training (``epochs_done == 0``) and after each
+  epoch: accuracy on the test (and validation) data, costs, seconds, eta, and
+  read-only copies of the weights and biases;
+- :class:`ProgressSnapshot` within an epoch, about every ``progress_interval`` seconds
+  (or every ``progress_every`` mini-batches, which is deterministic);
+- :class:`SettingChanged` when a live change of eta or cost takes effect.
+
+The same seed and the same controls give bit-for-bit the same epochs and changes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Union
+
+import numpy as np
+
+from nnviz.core.costs import get_cost
+from nnviz.core.errors import ConfigError, NnvizError
+from nnviz.core.network import Network, parse_dtype, parse_sizes
+
+ETA_MIN, ETA_MAX = 1e-6, 1e6
+
+
+class TrainingDiverged(NnvizError):
+    """The weights became infinite or NaN: eta is far too large for this network."""
+
+
+def check_eta(eta: Any) -> float:
+    """eta as a positive, finite float, or a ConfigError that says why not."""
+    try:
+        value = float(eta)
+    except (TypeError, ValueError):
+        raise ConfigError(f"eta must be a number, got {eta!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"eta must be a positive number, got {eta!r}")
+    if not ETA_MIN <= value <= ETA_MAX:
+        raise ConfigError(f"eta must lie between {ETA_MIN:g} and {ETA_MAX:g}, got {eta!r}")
+    return value
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    try:
+        n = int(value)
+        if n != float(value):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if n < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value!r}")
+    return n
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a run. ``seed=None`` means: pick one and record it."""
+
+    sizes: tuple[int, ...] = (784, 30, 10)
+    epochs: int = 30
+    mini_batch_size: int = 10
+    eta: float = 3.0
+    cost: str = "quadratic"
+    seed: int | None = None
+    dtype: str = "float64"
+    progress_interval: float = 0.1
+    progress_every: int | None = None
+
+    def validated(self) -> TrainConfig:
+        """A copy with every field checked and normalised (ConfigError otherwise)."""
+        seed = self.seed
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31))
+        else:
+            try:
+                seed = int(seed)
+            except (TypeError, ValueError):
+                raise ConfigError(f"seed must be a whole number, got {self.seed!r}") from None
+            if seed < 0:
+                raise ConfigError(f"seed must be 0 or more, got {self.seed!r}")
+        if self.progress_every is not None:
+            _check_positive_int("progress_every", self.progress_every)
+        return replace(
+            self,
+            sizes=tuple(parse_sizes(self.sizes)),
+            epochs=_check_positive_int("epochs", self.epochs),
+            mini_batch_size=_check_positive_int("mini-batch size", self.mini_batch_size),
+            eta=check_eta(self.eta),
+            cost=get_cost(self.cost).name,
+            seed=seed,
+            dtype=parse_dtype(self.dtype).name,
+            progress_interval=max(0.0, float(self.progress_interval)),
+        )
+
+
+class Controls:
+    """Live settings shared between the caller (e.g. the GUI thread) and the training
+    loop, which reads them before every mini-batch. All methods are thread-safe."""
+
+    def __init__(self, eta: float = 3.0, cost: str = "quadratic", epochs: int | None = None,
+                 paused: bool = False) -> None:
+        self._cond = threading.Condition()
+        self._eta = check_eta(eta)
+        self._cost = get_cost(cost).name
+        self._epochs = epochs
+        self._paused = paused
+        self._stop = False
+        self._steps = 0            # mini-batches allowed while paused
+        self._step_epoch = False   # while paused: run to the end of the current epoch
+
+    # settings
+    @property
+    def eta(self) -> float:
+        return self._eta
+
+    def set_eta(self, eta: float) -> None:
+        value = check_eta(eta)
+        with self._cond:
+            self._eta = value
+
+    @property
+    def cost(self) -> str:
+        return self._cost
+
+    def set_cost(self, cost: str) -> None:
+        name = get_cost(cost).name
+        with self._cond:
+            self._cost = name
+
+    @property
+    def epochs(self) -> int | None:
+        """Target number of epochs (None: the config's). Read at every epoch's end."""
+        return self._epochs
+
+    def set_epochs(self, epochs: int) -> None:
+        n = _check_positive_int("epochs", epochs)
+        with self._cond:
+            self._epochs = n
+
+    # run state
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            self._steps = 0
+            self._step_epoch = False
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._steps = 0
+            self._step_epoch = False
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    def step(self, batches: int = 1) -> None:
+        """Pause (if running) and let exactly ``batches`` more mini-batches run."""
+        with self._cond:
+            self._paused = True
+            self._step_epoch = False
+            self._steps += max(1, int(batches))
+            self._cond.notify_all()
+
+    def step_epoch(self) -> None:
+        """Pause (if running) and run to the end of the current epoch."""
+        with self._cond:
+            self._paused = True
+            self._steps = 0
+            self._step_epoch = True
+            self._cond.notify_all()
+
+    # used by the training loop
+    def _may_run(self) -> bool:
+        """True if one more mini-batch may run now (consumes a single step)."""
+        if self._stop:
+            return False
+        if not self._paused:
+            return True
+        with self._cond:
+            if self._step_epoch:
+                return True
+            if self._steps > 0:
+                self._steps -= 1
+                return True
+            return False
+
+    def _wait(self, timeout: float) -> None:
+        with self._cond:
+            if self._paused and not self._stop and not self._steps and not self._step_epoch:
+                self._cond.wait(timeout)
+
+    def _epoch_ended(self) -> None:
+        with self._cond:
+            self._step_epoch = False
+
+
+@dataclass(frozen=True)
+class ProgressSnapshot:
+    """Progress within an epoch. ``epoch`` is the book's 0-based index of the epoch
+    under way; ``running_cost`` the mean cost per example over it so far."""
+
+    epoch: int
+    batch: int
+    batches_per_epoch: int
+    examples_seen: int
+    n_train: int
+    running_cost: float
+    eta: float
+    cost: str
+    step: int
+    elapsed: float
+    examples_per_second: float
+    paused: bool
+
+    @property
+    def fraction(self) -> float:
+        """How far through the epoch, 0..1."""
+        return self.examples_seen / self.n_train if self.n_train else 1.0
+
+
+@dataclass(frozen=True)
+class SettingChanged:
+    """A live change of ``name`` ('eta' or 'cost') that took effect before mini-batch
+    ``batch`` of epoch ``epoch`` (global mini-batch ``step``)."""
+
+    name: str
+    old: Any
+    new: Any
+    epoch: int
+    batch: int
+    step: int
+    examples_seen: int
+    n_train: int
+
+    @property
+    def position(self) -> float:
+        """Where on an epochs axis the change happened (e.g. 2.5 = half-way through the third epoch)."""
+        return self.epoch + (self.examples_seen / self.n_train if self.n_train else 0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class EpochSnapshot:
+    """The network after ``epochs_done`` epochs (0: before any training).
+
+    ``weights[l]``: ``(sizes[l+1], sizes[l])``, ``biases[l]``: ``(sizes[l+1], 1)``,
+    read-only copies. ``training_cost`` is the mean cost per example over the epoch
+    (nan before training); ``seconds`` the time spent training in it (pauses excluded).
+    """
+
+    epochs_done: int
+    test_correct: int
+    test_total: int
+    validation_correct: int
+    validation_total: int
+    training_cost: float
+    test_cost: float
+    seconds: float
+    eta: float
+    cost: str
+    step: int
+    weights: tuple[np.ndarray, ...] = field(repr=False)
+    biases: tuple[np.ndarray, ...] = field(repr=False)
+
+    @property
+    def epoch(self) -> int:
+        """The book's 0-based epoch index (``Epoch j: n / N``); -1 before training."""
+        return self.epochs_done - 1
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.test_correct / self.test_total if self.test_total else float("nan")
+
+    @property
+    def validation_accuracy(self) -> float:
+        return self.validation_correct / self.validation_total if self.validation_total else float("nan")
+
+    def book_line(self) -> str:
+        """The line the book's ``SGD`` prints for this epoch."""
+        if self.test_total:
+            return f"Epoch {self.epoch}: {self.test_correct} / {self.test_total}"
+        return f"Epoch {self.epoch} complete"
+
+    def numbers(self) -> tuple:
+        """Everything but wall-clock time: equal for equal runs."""
+        return (self.epochs_done, self.test_correct, self.test_total, self.validation_correct,
+                self.validation_total, self.training_cost, self.test_cost, self.eta, self.cost,
+                self.step, tuple(w.tobytes() for w in self.weights), tuple(b.tobytes() for b in self.biases))
+
+
+Snapshot = Union[EpochSnapshot, ProgressSnapshot, SettingChanged]
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The shuffled order of the n training examples in epoch ``epoch`` (0-based).
+    Depends only on (seed, epoch), so a run can be resumed or raced exactly."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def build_network(config: TrainConfig) -> Network:
+    """The network a (validated) config starts from: N(0, 1) weights from its seed."""
+    return Network(config.sizes, seed=config.seed, dtype=config.dtype, cost=config.cost)
+
+
+def check_data_fits(sizes: tuple[int, ...], data: Any) -> None:
+    """ConfigError if the data's images or labels do not fit the layer sizes."""
+    n_pixels = data.train_images.shape[1]
+    if sizes[0] != n_pixels:
+        raise ConfigError(
+            f"sizes start with {sizes[0]} input neurons but the images have {n_pixels} pixels: "
+            f"use --sizes {n_pixels},...")
+    n_classes = int(max(data.train_labels.max(initial=0), data.test_labels.max(initial=0))) + 1
+    if sizes[-1] < n_classes:
+        raise ConfigError(f"sizes end with {sizes[-1]} output neurons but the data has {n_classes} classes")
+    if data.train_images.shape[0] == 0:
+        raise ConfigError("the data has no training examples")
+
+
+def train(
+    config: TrainConfig,
+    data: Any,
+    controls: Controls | None = None,
+    *,
+    network: Network | None = None,
+    start_epoch: int = 0,
+    clock=time.perf_counter,
+) -> Iterator[Snapshot]:
+    """Train on ``data`` (a :class:`nnviz.core.data.Dataset`), yielding snapshots.
+
+    ``network`` (default: a new one from ``config``) is trained in place.
+    ``start_epoch`` continues a run from that many epochs done (the shuffling of each
+    epoch depends only on the seed and its index). Stops when ``controls.stop()`` is
+    called, after the target number of epochs, or raises :class:`TrainingDiverged`.
+    """
+    config = config.validated()
+    check_data_fits(config.sizes, data)
+    if controls is None:
+        controls = Controls(eta=config.eta, cost=config.cost)
+    net = network if network is not None else build_network(config)
+    if list(net.sizes) != list(config.sizes):
+        raise ConfigError(f"the network has sizes {net.sizes}, the config {list(config.sizes)}")
+    eta, cost = controls.eta, controls.cost
+    net.set_cost(cost)
+    train_set = net.prepare(data.train_images, data.train_labels)
+    test = (np.asarray(data.test_images, dtype=net.dtype), data.test_labels)
+    valid = None
+    if getattr(data, "validation_images", None) is not None and len(data.validation_labels):
+        valid = (np.asarray(data.validation_images, dtype=net.dtype), data.validation_labels)
+    n = train_set.n
+    m = config.mini_batch_size
+    batches = (n + m - 1) // m
+    step = start_epoch * batches
+
+    def epoch_snapshot(done: int, train_cost: float, seconds: float) -> EpochSnapshot:
+        _check_finite(net, done)
+        weights, biases = net.copy_params()
+        vc = net.accuracy(*valid) if valid is not None else 0
+        return EpochSnapshot(
+            epochs_done=done,
+            test_correct=net.accuracy(*test), test_total=len(test[1]),
+            validation_correct=vc, validation_total=len(valid[1]) if valid is not None else 0,
+            training_cost=train_cost, test_cost=net.total_cost(*test), seconds=seconds,
+            eta=eta, cost=cost, step=step, weights=weights, biases=biases)
+
+    yield epoch_snapshot(start_epoch, float("nan"), 0.0)
+    epoch = start_epoch
+    while epoch < (controls.epochs or config.epochs) and not controls.stop_requested:
+        order = epoch_order(config.seed, epoch, n)
+        cost_sum = 0.0
+        seconds = 0.0
+        k = batch = since_progress = 0
+        last_progress = clock()
+        while k < n:
+            if not controls._may_run():
+                if controls.stop_requested:
+                    return
+                if since_progress or batch == 0:
+                    yield _progress(epoch, batch, batches, k, n, cost_sum, eta, cost, step, seconds, True)
+                    since_progress = 0
+                controls._wait(0.1)
+                continue
+            if controls.eta != eta:
+                old, eta = eta, controls.eta
+                yield SettingChanged("eta", old, eta, epoch, batch, step, k, n)
+            if controls.cost != cost:
+                old, cost = cost, controls.cost
+                net.set_cost(cost)
+                yield SettingChanged("cost", old, cost, epoch, batch, step, k, n)
+            idx = order[k:k + m]
+            t0 = clock()
+            cost_sum += net.sgd_step(train_set, idx, eta)
+            now = clock()
+            seconds += now - t0
+            k += len(idx)
+            batch += 1
+            step += 1
+            since_progress += 1
+            if k < n and (
+                controls.paused
+                or (since_progress >= config.progress_every if config.progress_every
+                    else now - last_progress >= config.progress_interval)
+            ):
+                _check_finite(net, epoch + 1)
+                yield _progress(epoch, batch, batches, k, n, cost_sum, eta, cost, step, seconds,
+                                controls.paused)
+                since_progress = 0
+                last_progress = clock()
+        controls._epoch_ended()
+        epoch += 1
+        yield epoch_snapshot(epoch, cost_sum / n, seconds)
+
+
+def _progress(epoch: int, batch: int, batches: int, k: int, n: int, cost_sum: float, eta: float,
+              cost: str, step: int, seconds: float, paused: bool) -> ProgressSnapshot:
+    return ProgressSnapshot(
+        epoch=epoch, batch=batch, batches_per_epoch=batches, examples_seen=k, n_train=n,
+        running_cost=cost_sum / k if k else float("nan"), eta=eta, cost=cost, step=step,
+        elapsed=seconds, examples_per_second=k / seconds if seconds > 0 else 0.0, paused=paused)
+
+
+def _check_finite(net: Network, epochs: int) -> None:
+    for wb in net._wb:
+        if not np.isfinite(wb).all():
+            raise TrainingDiverged(
+                f"training diverged in epoch {epochs}: the weights became infinite or NaN; "
+                f"try a smaller eta")
