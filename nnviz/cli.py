@@ -179,7 +179,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from nnviz.core.errors import ConfigError
     from nnviz.core.history import History, load_network, save_network
-    from nnviz.core.training import Controls, TrainConfig, train
+    from nnviz.core.training import Controls, TrainConfig, check_data_fits, train
 
     network = None
     sizes, dtype, cost = args.sizes, args.dtype, args.cost or "quadratic"
@@ -191,10 +191,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = _load_data(args.data, args.quiet)
     config = TrainConfig(sizes=sizes, epochs=max(args.epochs, 1), mini_batch_size=args.batch_size,
                          eta=args.eta, cost=cost, seed=args.seed, dtype=dtype).validated()
+    check_data_fits(config.sizes, data)
     if network is not None:
         network.set_cost(config.cost)
     if not args.quiet:
-        print(f"# {data.description or data.name}: {data.n_train} training / {data.n_test} test digits; "
+        print(f"# {data.description or data.name}; "
               f"sizes {list(config.sizes)}, eta {config.eta:g}, mini-batch {config.mini_batch_size}, "
               f"{config.cost} cost, {config.dtype}, seed {config.seed}", file=sys.stderr)
     controls = Controls(eta=config.eta, cost=config.cost, epochs=args.epochs if args.epochs else None)

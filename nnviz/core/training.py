@@ -303,7 +303,7 @@ class EpochSnapshot:
     def numbers(self) -> tuple:
         """Everything but wall-clock time: equal for equal runs."""
         return (self.epochs_done, self.test_correct, self.test_total, self.validation_correct,
-                self.validation_total, self.training_cost, self.test_cost, self.eta, self.cost,
+                self.validation_total, repr(self.training_cost), repr(self.test_cost), self.eta, self.cost,
                 self.step, tuple(w.tobytes() for w in self.weights), tuple(b.tobytes() for b in self.biases))
 
 
