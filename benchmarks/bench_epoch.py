@@ -1,0 +1,196 @@
+"""Seconds per 50,000-example epoch: the book's per-example loop vs nnviz, in one run.
+
+    python benchmarks/bench_epoch.py               # bundled digits tiled to 50,000
+    python benchmarks/bench_epoch.py --data mnist  # full MNIST, if downloaded (nnviz download)
+    python benchmarks/bench_epoch.py --book-run    # also the book's whole 30-epoch run
+
+Judge speed with the machine's OpenBLAS overrides unset, e.g.
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_epoch.py``.
+Prints ratios (book seconds / nnviz seconds); absolute seconds depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+
+import numpy as np
+
+from nnviz.core.data import Dataset, load_dataset
+from nnviz.core.training import Controls, EpochSnapshot, TrainConfig, epoch_order, train
+
+
+# ---- the book's network.py (chapter 1), as published, for the reference timing -----------
+def book_sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def book_sigmoid_prime(z):
+    return book_sigmoid(z) * (1 - book_sigmoid(z))
+
+
+class BookNetwork:
+    def __init__(self, sizes):
+        self.num_layers = len(sizes)
+        self.sizes = sizes
+        self.biases = [np.random.randn(y, 1) for y in sizes[1:]]
+        self.weights = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]
+
+    def update_mini_batch(self, mini_batch, eta):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, y in mini_batch:
+            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
+            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
+            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        self.weights = [w - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
+
+    def backprop(self, x, y):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        activation = x
+        activations = [x]
+        zs = []
+        for b, w in zip(self.biases, self.weights):
+            z = np.dot(w, activation) + b
+            zs.append(z)
+            activation = book_sigmoid(z)
+            activations.append(activation)
+        delta = (activations[-1] - y) * book_sigmoid_prime(zs[-1])
+        nabla_b[-1] = delta
+        nabla_w[-1] = np.dot(delta, activations[-2].transpose())
+        for l in range(2, self.num_layers):
+            z = zs[-l]
+            sp = book_sigmoid_prime(z)
+            delta = np.dot(self.weights[-l + 1].transpose(), delta) * sp
+            nabla_b[-l] = delta
+            nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())
+        return (nabla_b, nabla_w)
+
+    def epoch(self, training_data, mini_batch_size, eta):
+        random.shuffle(training_data)
+        n = len(training_data)
+        for k in range(0, n, mini_batch_size):
+            self.update_mini_batch(training_data[k:k + mini_batch_size], eta)
+
+
+# -------------------------------------------------------------------------------------------
+def tiled(data: Dataset, n: int) -> Dataset:
+    reps = -(-n // data.n_train)
+    return Dataset(name=f"{data.name} x{reps}",
+                   train_images=np.tile(data.train_images, (reps, 1))[:n],
+                   train_labels=np.tile(data.train_labels, reps)[:n],
+                   test_images=data.test_images, test_labels=data.test_labels)
+
+
+def nnviz_epoch_seconds(data: Dataset, dtype: str, m: int, repeats: int) -> tuple[float, float]:
+    """Best-of-``repeats`` (training seconds, wall seconds incl. evaluation) of one epoch
+    through the training generator, as the app and the CLI run it."""
+    best_train, best_wall = float("inf"), float("inf")
+    for r in range(repeats):
+        cfg = TrainConfig(epochs=1, mini_batch_size=m, eta=3.0, seed=r, dtype=dtype)
+        t0 = time.perf_counter()
+        for snap in train(cfg, data, Controls(eta=3.0)):
+            if isinstance(snap, EpochSnapshot) and snap.epochs_done == 0:
+                t0 = time.perf_counter()  # exclude building the arrays and evaluating the start
+            if isinstance(snap, EpochSnapshot) and snap.epochs_done == 1:
+                best_train = min(best_train, snap.seconds)
+                best_wall = min(best_wall, time.perf_counter() - t0)
+    return best_train, best_wall
+
+
+def book_epoch_seconds(data: Dataset, m: int, repeats: int) -> float:
+    training_data = [(x.reshape(-1, 1), np.eye(10)[y].reshape(-1, 1))
+                     for x, y in zip(data.train_images, data.train_labels)]
+    best = float("inf")
+    for r in range(repeats):
+        np.random.seed(r)
+        random.seed(r)
+        net = BookNetwork([784, 30, 10])
+        t0 = time.perf_counter()
+        net.epoch(training_data, m, 3.0)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def check_same_weights(data: Dataset, batches: int = 200) -> float:
+    """Max |difference| between nnviz float64 and the book's loop after ``batches``
+    mini-batches from the same start and in the same order."""
+    cfg = TrainConfig(seed=0).validated()
+    from nnviz.core.training import build_network
+
+    net = build_network(cfg)
+    book = BookNetwork([784, 30, 10])
+    book.weights = [np.array(w) for w in net.weights]
+    book.biases = [np.array(b) for b in net.biases]
+    prep = net.prepare(data.train_images, data.train_labels)
+    order = epoch_order(0, 0, data.n_train)
+    pairs = [(x.reshape(-1, 1), np.eye(10)[y].reshape(-1, 1)) for x, y in zip(data.train_images, data.train_labels)]
+    worst = 0.0
+    for k in range(batches):
+        idx = order[10 * k:10 * k + 10]
+        net.sgd_step(prep, idx, 3.0, track_cost=False)
+        book.update_mini_batch([pairs[i] for i in idx], 3.0)
+        for a, b in zip(net.weights + net.biases, book.weights + book.biases):
+            worst = max(worst, float(np.abs(a - b).max()))
+        # continue from nnviz's weights: each step is compared, rounding does not compound
+        book.weights = [np.array(w) for w in net.weights]
+        book.biases = [np.array(b) for b in net.biases]
+    return worst
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="bundled", help="bundled (tiled to --n) or mnist (must be downloaded)")
+    p.add_argument("--n", type=int, default=50000, help="training examples per epoch (default 50,000)")
+    p.add_argument("--repeats", type=int, default=3, help="best of this many epochs (default 3)")
+    p.add_argument("--book-run", action="store_true", help="also run the book's 30 epochs, mini-batch 10, eta 3.0 with nnviz")
+    args = p.parse_args()
+
+    data = load_dataset(args.data)
+    if data.n_train < args.n:
+        data = tiled(data, args.n)
+    else:
+        data = Dataset(name=data.name, train_images=data.train_images[:args.n], train_labels=data.train_labels[:args.n],
+                       test_images=data.test_images, test_labels=data.test_labels,
+                       validation_images=data.validation_images, validation_labels=data.validation_labels)
+    try:
+        from threadpoolctl import threadpool_info
+        blas = ", ".join(f"{i['internal_api']} {i['version']} {i.get('architecture', '')} x{i['num_threads']}"
+                         for i in threadpool_info())
+    except ImportError:
+        blas = "unknown (pip install threadpoolctl to see)"
+    print(f"data: {data.name}, {data.n_train} training examples; numpy {np.__version__}; BLAS: {blas}")
+    print(f"float64 nnviz vs book loop, max |weight difference| per mini-batch: {check_same_weights(data):.1e}")
+    print()
+    rows = []
+    for m in (10, 100):
+        book = book_epoch_seconds(data, m, 1 if m == 100 else args.repeats)
+        for dtype in ("float64", "float32"):
+            t_train, t_wall = nnviz_epoch_seconds(data, dtype, m, args.repeats)
+            rows.append((m, dtype, book, t_train, t_wall))
+    print(f"{'mini-batch':>10} {'dtype':>8} {'book s/epoch':>13} {'nnviz s/epoch':>14} {'ratio':>7} {'with eval':>10}")
+    for m, dtype, book, t_train, t_wall in rows:
+        print(f"{m:>10} {dtype:>8} {book:>13.3f} {t_train:>14.3f} {book / t_train:>6.1f}x {book / t_wall:>9.1f}x")
+    if args.book_run:
+        print()
+        cfg = TrainConfig(epochs=30, mini_batch_size=10, eta=3.0, seed=0)
+        t0 = time.perf_counter()
+        best = None
+        for snap in train(cfg, data, Controls(eta=3.0)):
+            if isinstance(snap, EpochSnapshot) and snap.epochs_done:
+                print(snap.book_line(), flush=True)
+                best = snap if best is None or snap.test_correct > best.test_correct else best
+        wall = time.perf_counter() - t0
+        book10 = next(r[2] for r in rows if r[0] == 10)
+        print(f"the book's run (30 epochs, mini-batch 10, eta 3.0) with nnviz float64: {wall:.1f} s end to end, "
+              f"best {best.test_correct} / {best.test_total} (epoch {best.epoch}); "
+              f"the book's loop would need about {30 * book10:.0f} s for the training alone ({30 * book10 / wall:.1f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,415 @@
+"""Verified, cached downloads of full MNIST, with progress callbacks and cancel.
+
+A file is streamed into a temporary file next to its destination, its digest checked,
+then moved into place with ``os.replace``: the cache never holds a partial or corrupt
+file. ``fetch_mnist`` tries each source in turn and only reports the last failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+import platformdirs
+import requests
+import urllib3.exceptions
+
+from nnviz import __version__
+from nnviz.core.errors import DataError, DownloadError
+
+__all__ = [
+    "MNIST_SOURCES",
+    "ConnectionFailed",
+    "DownloadCancelled",
+    "DownloadError",
+    "RemoteFile",
+    "Source",
+    "cache_dir",
+    "download_file",
+    "fetch_mnist",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, "int | None"], None]
+"""``progress(done_bytes, total_bytes)``; ``total_bytes`` is None when unknown."""
+
+CHUNK_SIZE = 64 * 1024
+IDX_DIRNAME = "mnist-idx"  # the cache sub-folder that holds the four IDX files
+NO_NETWORK = "no network: use the bundled data or pass --data PATH"
+_HEADERS = {"User-Agent": f"nnviz/{__version__}", "Accept-Encoding": "identity"}
+
+
+class DownloadCancelled(DownloadError):
+    """The user cancelled the download (``cancel`` was set)."""
+
+
+class ConnectionFailed(DownloadError):
+    """The server could not be reached at all (no network, refused, DNS, connect timeout)."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One downloadable file: where it is, what to call it, and its known digest."""
+
+    url: str
+    filename: str
+    md5: str | None = None
+    sha256: str | None = None
+    size_hint: int | None = None  # bytes, for a progress total before the server answers
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place to get MNIST: the book's pickle (one file) or the four IDX files."""
+
+    name: str
+    kind: str  # "pickle" | "idx"
+    files: tuple[RemoteFile, ...]
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("pickle", "idx"):
+            raise ValueError(f"Source.kind must be 'pickle' or 'idx', got {self.kind!r}")
+        if self.kind == "pickle" and len(self.files) != 1:
+            raise ValueError("a 'pickle' source has exactly one file")
+
+
+_PICKLE_MD5 = "a02cd19f81d51c426d7ca14024243ce9"
+_PICKLE_SIZE = 17_051_982
+_IDX_FILES = (  # filename, md5, size in bytes
+    ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9_912_422),
+    ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", 28_881),
+    ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", 1_648_877),
+    ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", 4_542),
+)
+
+
+def _idx_source(name: str, base_url: str) -> Source:
+    files = tuple(RemoteFile(base_url + fn, fn, md5=md5, size_hint=size) for fn, md5, size in _IDX_FILES)
+    return Source(name, "idx", files)
+
+
+MNIST_SOURCES: tuple[Source, ...] = (
+    Source(
+        "the book's GitHub repository",
+        "pickle",
+        (
+            RemoteFile(
+                "https://github.com/mnielsen/neural-networks-and-deep-learning/raw/master/data/mnist.pkl.gz",
+                "mnist.pkl.gz",
+                md5=_PICKLE_MD5,
+                size_hint=_PICKLE_SIZE,
+            ),
+        ),
+    ),
+    Source(
+        "figshare",
+        "pickle",
+        (
+            RemoteFile(
+                "https://figshare.com/ndownloader/files/25635053",
+                "mnist.pkl.gz",
+                md5=_PICKLE_MD5,
+                size_hint=_PICKLE_SIZE,
+            ),
+        ),
+    ),
+    _idx_source("ossci-datasets (S3)", "https://ossci-datasets.s3.amazonaws.com/mnist/"),
+    _idx_source("cvdf-datasets (Google)", "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+    _idx_source("yann.lecun.com", "http://yann.lecun.com/exdb/mnist/"),
+)
+
+
+def cache_dir() -> Path:
+    """The folder for downloaded data: ``$NNVIZ_DATA_DIR`` if set, else the user cache dir."""
+    env = os.environ.get("NNVIZ_DATA_DIR")
+    path = Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("nnviz", appauthor=False))
+    return _ensure_dir(path)
+
+
+def _ensure_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create the data folder {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def _read_timeout(timeout: float | tuple[float, float]) -> float:
+    return timeout[1] if isinstance(timeout, tuple) else timeout
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled("download cancelled")
+
+
+class _Digests:
+    """md5 and/or sha256 computed as the bytes stream in, compared at the end."""
+
+    def __init__(self, md5: str | None, sha256: str | None) -> None:
+        self.expected = [(name, want.lower()) for name, want in (("md5", md5), ("sha256", sha256)) if want]
+        self.hashes = {name: hashlib.new(name, usedforsecurity=False) for name, _ in self.expected}
+
+    def update(self, chunk: bytes) -> None:
+        for h in self.hashes.values():
+            h.update(chunk)
+
+    def check(self, filename: str) -> None:
+        for name, want in self.expected:
+            got = self.hashes[name].hexdigest()
+            if got != want:
+                raise DownloadError(f"digest mismatch for {filename}: expected {want}, got {got}")
+
+
+def _file_matches(path: Path, md5: str | None, sha256: str | None) -> bool:
+    """True if ``path`` is a file whose digests match (any digest that is given)."""
+    if not path.is_file():
+        return False
+    digests = _Digests(md5, sha256)
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digests.update(chunk)
+        digests.check(path.name)
+    except (OSError, DownloadError):
+        return False
+    return True
+
+
+def download_file(
+    url: str,
+    dest: Path,
+    *,
+    md5: str | None = None,
+    sha256: str | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float | tuple[float, float] = (10, 30),
+    session: requests.Session | None = None,
+) -> Path:
+    """Download ``url`` to ``dest`` atomically; verify the digest(s) given; return ``dest``.
+
+    ``progress(done_bytes, total_bytes)`` is called once the server answers (with 0) and
+    after every chunk; ``total_bytes`` is the Content-Length or None. ``cancel`` is checked
+    between chunks. Raises DownloadCancelled, ConnectionFailed or DownloadError; on any
+    failure ``dest`` is left as it was and no temporary file remains.
+    """
+    dest = Path(dest)
+    _check_cancel(cancel)
+    _ensure_dir(dest.parent)
+    if session is None:
+        with requests.Session() as own:
+            return download_file(
+                url, dest, md5=md5, sha256=sha256, progress=progress, cancel=cancel, timeout=timeout, session=own
+            )
+
+    name = dest.name
+    try:
+        tmp_fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{name}.", suffix=".part")
+    except OSError as exc:
+        raise DownloadError(f"cannot write into {dest.parent}: {exc.strerror or exc}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(tmp_fd, "wb") as out:
+            _stream(url, out, name, session, md5, sha256, progress, cancel, timeout)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DownloadError(f"cannot write {dest}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def _stream(
+    url: str,
+    out: BinaryIO,
+    name: str,
+    session: requests.Session,
+    md5: str | None,
+    sha256: str | None,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    timeout: float | tuple[float, float],
+) -> None:
+    """GET ``url`` and write its body to ``out``, checking length, digests and cancel."""
+    host = _host(url)
+    digests = _Digests(md5, sha256)
+    done, total = 0, None
+    try:
+        with session.get(url, stream=True, timeout=timeout, headers=_HEADERS) as resp:
+            if resp.status_code >= 400:
+                raise DownloadError(f"{host} answered HTTP {resp.status_code} ({resp.reason}) for {name}")
+            length = resp.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            if progress is not None:
+                progress(0, total)
+            # raw bytes, exactly as served: the digest is of the file, not of a decoded body
+            for chunk in resp.raw.stream(CHUNK_SIZE, decode_content=False):
+                _check_cancel(cancel)
+                if not chunk:
+                    continue
+                out.write(chunk)
+                digests.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+            _check_cancel(cancel)
+    except (requests.ConnectTimeout, requests.exceptions.ProxyError) as exc:
+        raise ConnectionFailed(f"could not connect to {host} (timed out)") from exc
+    except requests.exceptions.SSLError as exc:
+        raise DownloadError(f"secure connection to {host} failed (SSL error)") from exc
+    except requests.ConnectionError as exc:
+        if exc.args and isinstance(exc.args[0], urllib3.exceptions.ProtocolError):
+            raise DownloadError(f"{host} closed the connection before sending {name}") from exc
+        raise ConnectionFailed(f"could not connect to {host}") from exc
+    except (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+        secs = _read_timeout(timeout)
+        raise DownloadError(f"{host} sent nothing for {secs:g} s while downloading {name} (timed out)") from exc
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.HTTPError, requests.RequestException) as exc:
+        if total is not None and done < total:
+            raise DownloadError(
+                f"download of {name} is truncated: got {done:,} of {total:,} bytes (the connection was interrupted)"
+            ) from exc
+        raise DownloadError(f"download of {name} from {host} failed: {type(exc).__name__}") from exc
+    if total is not None and done != total:
+        raise DownloadError(f"download of {name} is truncated: got {done:,} of {total:,} bytes")
+    digests.check(name)
+
+
+def _resolve_cache_dir(given: str | os.PathLike | None) -> Path:
+    return cache_dir() if given is None else _ensure_dir(Path(given).expanduser())
+
+
+def _target(root: Path, source: Source) -> Path:
+    """Where a source lives in the cache: the pickle file, or the IDX folder."""
+    return root / source.files[0].filename if source.kind == "pickle" else root / IDX_DIRNAME
+
+
+def _is_cached(root: Path, source: Source) -> bool:
+    target = _target(root, source)
+    if source.kind == "pickle":
+        f = source.files[0]
+        return _file_matches(target, f.md5, f.sha256)
+    return all(_file_matches(target / f.filename, f.md5, f.sha256) for f in source.files)
+
+
+def fetch_mnist(
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    sources: tuple[Source, ...] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float | tuple[float, float] = (10, 30),
+) -> Path:
+    """Make sure full MNIST is in the cache; return the pickle path or the IDX folder.
+
+    Uses a verified cached copy if there is one (no network). Otherwise tries ``sources``
+    (default: ``MNIST_SOURCES``, looked up at call time) in order; a failing source falls
+    through to the next; cancel stops at once. For a multi-file source,
+    ``progress`` reports cumulative bytes against the summed total. Loads nothing.
+    """
+    if sources is None:
+        sources = MNIST_SOURCES
+    if not sources:
+        raise DownloadError("no download sources given")
+    root = _resolve_cache_dir(cache_dir)
+    for source in sources:
+        if _is_cached(root, source):
+            return _target(root, source)
+
+    failures: list[DownloadError] = []
+    with requests.Session() as session:
+        for source in sources:
+            _check_cancel(cancel)
+            try:
+                return _fetch_source(root, source, session, progress, cancel, timeout)
+            except DownloadCancelled:
+                raise
+            except DownloadError as exc:
+                log.info("MNIST source %s failed: %s", source.name, exc)
+                failures.append(exc)
+    if all(isinstance(exc, ConnectionFailed) for exc in failures):
+        raise DownloadError(NO_NETWORK) from failures[-1]
+    raise DownloadError(
+        f"could not download MNIST from any of {len(sources)} sources; last error: {failures[-1]}"
+    ) from failures[-1]
+
+
+def _fetch_source(
+    root: Path,
+    source: Source,
+    session: requests.Session,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    timeout: float | tuple[float, float],
+) -> Path:
+    """Download every file of one source; all of them land in the cache, or none."""
+    sizes: list[int | None] = [f.size_hint for f in source.files]
+    finished = 0  # bytes of the files already complete
+
+    def report(index: int) -> Progress | None:
+        if progress is None:
+            return None
+
+        def on_chunk(done: int, total: int | None) -> None:
+            if total is not None:
+                sizes[index] = total
+            summed = None if any(s is None for s in sizes) else sum(sizes)
+            progress(finished + done, summed)
+
+        return on_chunk
+
+    if source.kind == "pickle":
+        f = source.files[0]
+        return download_file(
+            f.url,
+            _target(root, source),
+            md5=f.md5,
+            sha256=f.sha256,
+            progress=report(0),
+            cancel=cancel,
+            timeout=timeout,
+            session=session,
+        )
+
+    final = _target(root, source)
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{IDX_DIRNAME}.", suffix=".part"))
+    try:
+        for i, f in enumerate(source.files):
+            path = download_file(
+                f.url,
+                staging / f.filename,
+                md5=f.md5,
+                sha256=f.sha256,
+                progress=report(i),
+                cancel=cancel,
+                timeout=timeout,
+                session=session,
+            )
+            finished += path.stat().st_size
+        _ensure_dir(final)
+        for f in source.files:
+            os.replace(staging / f.filename, final / f.filename)
+    except OSError as exc:
+        raise DownloadError(f"cannot write into {final}: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final

@@ -1,0 +1,315 @@
+"""Downloads against a local HTTP server: progress, digests, fallback, timeouts, cancel, cache."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnviz.core import download
+from nnviz.core.data import load_dataset, load_file
+from nnviz.core.download import (
+    DownloadCancelled,
+    DownloadError,
+    RemoteFile,
+    Source,
+    cache_dir,
+    download_file,
+    fetch_mnist,
+)
+
+FAST = (2.0, 2.0)  # connect, read timeouts for a local server
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def files_in(folder: Path) -> list[str]:
+    """Every file under ``folder`` (relative names), temp files included."""
+    if not folder.exists():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Anything that looks partial: temp files and staging folders."""
+    if not folder.exists():
+        return []
+    return [str(p) for p in folder.rglob("*") if p.name.startswith(".") or p.name.endswith(".part")]
+
+
+@pytest.fixture(scope="module")
+def pickle_gz(fm) -> bytes:
+    """A fake mnist.pkl.gz (60 train / 20 valid / 20 test), ~150 kB so it streams in chunks."""
+    return fm.gz(fm.py2_pickle(fm.book_splits(60, 20, 20)))
+
+
+def pickle_source(url: str, body: bytes, name: str = "pickle") -> Source:
+    return Source(name, "pickle", (RemoteFile(url, "mnist.pkl.gz", md5=md5(body), size_hint=len(body)),))
+
+
+def idx_source(server, fm, prefix: str = "/idx/") -> tuple[Source, dict[str, bytes]]:
+    gzipped = {f"{name}.gz": fm.gz(data) for name, data in fm.idx_files(72, 20).items()}
+    files = tuple(
+        RemoteFile(server.serve(prefix + fn, body), fn, md5=md5(body), size_hint=len(body))
+        for fn, body in gzipped.items()
+    )
+    return Source("idx mirror", "idx", files), gzipped
+
+
+# ---------------------------------------------------------------- cache_dir
+
+
+def test_cache_dir_uses_env_and_creates_it(data_dir: Path) -> None:
+    assert not data_dir.exists()
+    assert cache_dir() == data_dir
+    assert data_dir.is_dir()
+
+
+def test_mnist_sources_are_the_known_mirrors() -> None:
+    sources = download.MNIST_SOURCES
+    assert [s.kind for s in sources] == ["pickle", "pickle", "idx", "idx", "idx"]
+    assert sources[0].files[0].url.startswith("https://github.com/mnielsen/")
+    assert sources[0].files[0].md5 == sources[1].files[0].md5 == "a02cd19f81d51c426d7ca14024243ce9"
+    for s in sources[2:]:
+        assert len(s.files) == 4 and all(f.md5 and len(f.md5) == 32 for f in s.files)
+
+
+# ---------------------------------------------------------------- download_file
+
+
+def test_download_file_streams_with_progress(http_server, tmp_path: Path) -> None:
+    body = np.random.default_rng(1).bytes(300_000)
+    url = http_server.serve("/blob", body)
+    calls: list[tuple[int, int | None]] = []
+    dest = download_file(url, tmp_path / "blob", md5=md5(body), sha256=hashlib.sha256(body).hexdigest(),
+                         progress=lambda d, t: calls.append((d, t)), timeout=FAST)
+    assert dest.read_bytes() == body
+    done = [d for d, _ in calls]
+    assert calls[0] == (0, len(body)) and done[-1] == len(body)
+    assert len(calls) >= 4 and all(b > a for a, b in zip(done, done[1:]))
+    assert {t for _, t in calls} == {len(body)}
+    assert files_in(tmp_path) == ["blob"]
+
+
+def test_download_file_digest_mismatch_leaves_nothing(http_server, tmp_path: Path) -> None:
+    url = http_server.serve("/mnist.pkl.gz", b"not the real thing")
+    with pytest.raises(DownloadError, match=r"digest mismatch for mnist.pkl.gz: expected a02cd19f\w+, got \w+"):
+        download_file(url, tmp_path / "mnist.pkl.gz", md5="a02cd19f81d51c426d7ca14024243ce9", timeout=FAST)
+    assert files_in(tmp_path) == []
+
+
+def test_download_file_sha256_mismatch(http_server, tmp_path: Path) -> None:
+    url = http_server.serve("/mnist.npz", b"abc")
+    with pytest.raises(DownloadError, match="digest mismatch for mnist.npz: expected 731c5ac6"):
+        download_file(url, tmp_path / "mnist.npz",
+                      sha256="731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1", timeout=FAST)
+    assert files_in(tmp_path) == []
+
+
+def test_download_file_keeps_old_file_on_failure(http_server, tmp_path: Path) -> None:
+    dest = tmp_path / "f.bin"
+    dest.write_bytes(b"old")
+    url = http_server.serve("/f.bin", b"new", status=500)
+    with pytest.raises(DownloadError, match="HTTP 500"):
+        download_file(url, dest, timeout=FAST)
+    assert dest.read_bytes() == b"old" and files_in(tmp_path) == ["f.bin"]
+
+
+def test_download_file_truncated_body(http_server, tmp_path: Path) -> None:
+    body = bytes(200_000)
+    url = http_server.serve("/short", body, mode="truncate")
+    with pytest.raises(DownloadError, match="truncated") as info:
+        download_file(url, tmp_path / "short", md5=md5(body), timeout=FAST)
+    assert "100,000 of 200,000 bytes" in str(info.value)
+    assert files_in(tmp_path) == []
+
+
+def test_download_file_404(http_server, tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match=r"answered HTTP 404 \(Not Found\) for missing.gz"):
+        download_file(http_server.url("/nothing-here"), tmp_path / "missing.gz", timeout=FAST)
+    assert files_in(tmp_path) == []
+
+
+def test_download_file_stalled_server_times_out(http_server, tmp_path: Path) -> None:
+    url = http_server.serve("/stall", bytes(10_000), mode="stall")
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match="timed out"):
+        download_file(url, tmp_path / "stall", timeout=(2.0, 0.5))
+    assert time.monotonic() - start < 3.0
+    assert files_in(tmp_path) == []
+
+
+def test_download_file_connection_refused(closed_port_url: str, tmp_path: Path) -> None:
+    with pytest.raises(download.ConnectionFailed, match="could not connect to 127.0.0.1"):
+        download_file(closed_port_url + "/x", tmp_path / "x", timeout=FAST)
+    assert files_in(tmp_path) == []
+
+
+def test_download_file_cancel_midway(http_server, tmp_path: Path) -> None:
+    body = bytes(400_000)
+    url = http_server.serve("/big", body)
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def progress(done: int, total: int | None) -> None:
+        seen.append(done)
+        if done > 0:
+            cancel.set()
+
+    with pytest.raises(DownloadCancelled, match="download cancelled"):
+        download_file(url, tmp_path / "big", progress=progress, cancel=cancel, timeout=FAST)
+    assert max(seen) < len(body)
+    assert files_in(tmp_path) == []
+
+
+def test_download_file_already_cancelled_makes_no_request(http_server, tmp_path: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(DownloadCancelled):
+        download_file(http_server.serve("/a", b"a"), tmp_path / "a", cancel=cancel, timeout=FAST)
+    assert http_server.hits == []
+
+
+# ---------------------------------------------------------------- fetch_mnist
+
+
+def test_fetch_pickle_then_cache_is_reused(http_server, data_dir: Path, pickle_gz: bytes, closed_port_url) -> None:
+    source = pickle_source(http_server.serve("/mnist.pkl.gz", pickle_gz), pickle_gz)
+    calls: list[tuple[int, int | None]] = []
+    path = fetch_mnist(sources=(source,), progress=lambda d, t: calls.append((d, t)), timeout=FAST)
+    assert path == data_dir / "mnist.pkl.gz" and path.read_bytes() == pickle_gz
+    assert calls[-1] == (len(pickle_gz), len(pickle_gz))
+    assert http_server.hits == ["/mnist.pkl.gz"]
+
+    # second call: verified cache, no request; even a source on a dead port is fine
+    assert fetch_mnist(sources=(source,), timeout=FAST) == path
+    dead = pickle_source(closed_port_url + "/mnist.pkl.gz", pickle_gz)
+    assert fetch_mnist(sources=(dead,), timeout=FAST) == path
+    assert http_server.hits == ["/mnist.pkl.gz"]
+    assert files_in(data_dir) == ["mnist.pkl.gz"]
+
+    ds = load_dataset(path)
+    assert (ds.n_train, ds.n_validation, ds.n_test) == (60, 20, 20)
+
+
+def test_fetch_redownloads_a_corrupted_cache(http_server, data_dir: Path, pickle_gz: bytes) -> None:
+    data_dir.mkdir()
+    (data_dir / "mnist.pkl.gz").write_bytes(pickle_gz[:1000])
+    source = pickle_source(http_server.serve("/p", pickle_gz), pickle_gz)
+    assert fetch_mnist(sources=(source,), timeout=FAST).read_bytes() == pickle_gz
+    assert http_server.hits == ["/p"]
+
+
+def test_fetch_falls_back_after_404(http_server, tmp_path: Path, pickle_gz: bytes) -> None:
+    first = pickle_source(http_server.url("/gone/mnist.pkl.gz"), pickle_gz, "first")
+    second = pickle_source(http_server.serve("/ok/mnist.pkl.gz", pickle_gz), pickle_gz, "second")
+    path = fetch_mnist(cache_dir=tmp_path, sources=(first, second), timeout=FAST)
+    assert path.read_bytes() == pickle_gz
+    assert http_server.hits == ["/gone/mnist.pkl.gz", "/ok/mnist.pkl.gz"]
+    assert files_in(tmp_path) == ["mnist.pkl.gz"]
+
+
+def test_fetch_digest_mismatch_falls_through(http_server, tmp_path: Path, pickle_gz: bytes) -> None:
+    bad = Source("bad", "pickle", (RemoteFile(http_server.serve("/bad", b"<html>oops</html>"), "mnist.pkl.gz",
+                                              md5=md5(pickle_gz)),))
+    good = pickle_source(http_server.serve("/good", pickle_gz), pickle_gz)
+    assert fetch_mnist(cache_dir=tmp_path, sources=(bad, good), timeout=FAST).read_bytes() == pickle_gz
+    assert http_server.hits == ["/bad", "/good"]
+
+
+def test_fetch_reports_the_last_failure(http_server, tmp_path: Path, pickle_gz: bytes) -> None:
+    first = pickle_source(http_server.url("/missing"), pickle_gz)
+    wrong = b"<html>an error page</html>"
+    last = Source("bad", "pickle", (RemoteFile(http_server.serve("/bad", wrong), "mnist.pkl.gz", md5=md5(pickle_gz)),))
+    with pytest.raises(DownloadError) as info:
+        fetch_mnist(cache_dir=tmp_path, sources=(first, last), timeout=FAST)
+    msg = str(info.value)
+    assert "digest mismatch for mnist.pkl.gz" in msg and md5(pickle_gz) in msg and md5(wrong) in msg
+    assert "no network" not in msg and "\n" not in msg
+    assert files_in(tmp_path) == []
+
+
+def test_fetch_truncated_then_timeout_is_named(http_server, tmp_path: Path, pickle_gz: bytes) -> None:
+    trunc = pickle_source(http_server.serve("/t", pickle_gz, mode="truncate"), pickle_gz)
+    stall = pickle_source(http_server.serve("/s", pickle_gz, mode="stall"), pickle_gz)
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match="any of 2 sources; last error: .*timed out"):
+        fetch_mnist(cache_dir=tmp_path, sources=(trunc, stall), timeout=(2.0, 0.5))
+    assert time.monotonic() - start < 3.0
+    assert files_in(tmp_path) == []
+
+
+def test_fetch_no_network(closed_port_url: str, tmp_path: Path, pickle_gz: bytes) -> None:
+    sources = (pickle_source(closed_port_url + "/a", pickle_gz), pickle_source(closed_port_url + "/b", pickle_gz))
+    with pytest.raises(DownloadError, match=r"^no network: use the bundled data or pass --data PATH$"):
+        fetch_mnist(cache_dir=tmp_path, sources=sources, timeout=FAST)
+    assert files_in(tmp_path) == []
+
+
+def test_fetch_cancel_stops_without_fallback(http_server, tmp_path: Path, pickle_gz: bytes) -> None:
+    first = pickle_source(http_server.serve("/one", pickle_gz), pickle_gz)
+    second = pickle_source(http_server.serve("/two", pickle_gz), pickle_gz)
+    cancel = threading.Event()
+
+    def progress(done: int, total: int | None) -> None:
+        if done > 0:
+            cancel.set()
+
+    with pytest.raises(DownloadCancelled):
+        fetch_mnist(cache_dir=tmp_path, sources=(first, second), progress=progress, cancel=cancel, timeout=FAST)
+    assert http_server.hits == ["/one"]
+    assert files_in(tmp_path) == []
+
+
+def test_fetch_idx_source_progress_and_splits(http_server, fm, data_dir: Path) -> None:
+    source, gzipped = idx_source(http_server, fm)
+    total = sum(len(b) for b in gzipped.values())
+    calls: list[tuple[int, int | None]] = []
+    path = fetch_mnist(sources=(source,), progress=lambda d, t: calls.append((d, t)), timeout=FAST)
+    assert path == data_dir / download.IDX_DIRNAME
+    assert files_in(data_dir) == sorted(f"{download.IDX_DIRNAME}/{fn}" for fn in gzipped)
+    done = [d for d, _ in calls]
+    assert all(b >= a for a, b in zip(done, done[1:])) and done[-1] == total
+    assert {t for _, t in calls} == {total}
+
+    ds = load_file(path)
+    assert (ds.n_train, ds.n_validation, ds.n_test) == (60, 12, 20)
+    train_x, train_y = fm.digits(72, 0)
+    assert np.array_equal(ds.validation_labels, train_y[60:])
+    assert np.allclose(ds.train_images * 255, train_x[:60])
+
+    hits = len(http_server.hits)
+    assert fetch_mnist(sources=(source,), timeout=FAST) == path
+    assert len(http_server.hits) == hits
+
+
+def test_fetch_idx_partial_failure_leaves_nothing(http_server, fm, tmp_path: Path, pickle_gz: bytes) -> None:
+    source, gzipped = idx_source(http_server, fm)
+    http_server.routes["/idx/t10k-images-idx3-ubyte.gz"].mode = "truncate"  # the third of four files
+    with pytest.raises(DownloadError, match="t10k-images-idx3-ubyte.gz is truncated"):
+        fetch_mnist(cache_dir=tmp_path, sources=(source,), timeout=FAST)
+    assert files_in(tmp_path) == [] and leftovers(tmp_path) == []
+
+    # a later pickle source still works after the broken IDX mirror
+    good = pickle_source(http_server.serve("/p", pickle_gz), pickle_gz)
+    assert fetch_mnist(cache_dir=tmp_path, sources=(source, good), timeout=FAST).name == "mnist.pkl.gz"
+    assert files_in(tmp_path) == ["mnist.pkl.gz"]
+
+
+def test_load_dataset_mnist_downloads_once(http_server, data_dir: Path, pickle_gz: bytes, monkeypatch) -> None:
+    source = pickle_source(http_server.serve("/mnist.pkl.gz", pickle_gz), pickle_gz)
+    monkeypatch.setattr(download, "MNIST_SOURCES", (source,))
+    calls: list[int] = []
+    ds = load_dataset("mnist", progress=lambda d, t: calls.append(d))
+    assert ds.name == "mnist" and (ds.n_train, ds.n_validation, ds.n_test) == (60, 20, 20)
+    assert ds.train_images.dtype == np.float32 and ds.test_labels.dtype == np.int64
+    assert calls and calls[-1] == len(pickle_gz)
+    again = load_dataset("mnist", cache_dir=data_dir)
+    assert np.array_equal(again.test_images, ds.test_images)
+    assert http_server.hits == ["/mnist.pkl.gz"]
