@@ -31,6 +31,11 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 _EXP_LIMIT = {np.dtype(np.float64): 700.0, np.dtype(np.float32): 87.0}
 
 
+# ufuncs bound once: the mini-batch loop calls them tens of thousands of times a second
+take, matmul, maximum, negative, exp = np.take, np.matmul, np.maximum, np.negative, np.exp
+add, subtract, multiply, reciprocal = np.add, np.subtract, np.multiply, np.reciprocal
+
+
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """sigma(z) = 1 / (1 + e^-z), elementwise; never overflows or warns."""
     z = np.asarray(z)
@@ -133,7 +138,7 @@ class Network:
         self._wb = [np.empty((y, x + 1), dtype=self.dtype) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
         self.weights = weights
         self.biases = biases
-        self._buffers: dict[int, tuple] = {}
+        self._plans: dict[int, tuple] = {}
 
     # -- parameters -----------------------------------------------------------------
     @property
@@ -292,75 +297,77 @@ class Network:
             arr.flags.writeable = False
         return PreparedData(x, y, lab)
 
-    def _batch_buffers(self, m: int) -> tuple:
-        """Per-batch-size scratch arrays, made once: the gathered inputs, each layer's
-        activations with a ones row appended, the deltas and the gradients."""
-        bufs = self._buffers.get(m)
-        if bufs is None:
+    def _plan(self, m: int) -> tuple:
+        """Scratch arrays and views for mini-batches of ``m``, made once per size: the
+        gathered inputs ``xb (m, sizes[0]+1)``, each hidden layer's activations with a
+        ones row appended ``(sizes[l]+1, m)``, the output, the targets, the deltas, the
+        sigma' scratch and the gradients, wired into per-layer tuples for :meth:`sgd_step`."""
+        plan = self._plans.get(m)
+        if plan is None:
             dt = self.dtype
             xb = np.empty((m, self.sizes[0] + 1), dtype=dt)
             acts = []
             for s in self.sizes[1:-1]:
                 a = np.empty((s + 1, m), dtype=dt)
-                a[s] = 1.0
+                a[s] = 1.0  # the bias input
                 acts.append(a)
             out = np.empty((self.sizes[-1], m), dtype=dt)
             yb = np.empty((self.sizes[-1], m), dtype=dt)
             deltas = [np.empty((s, m), dtype=dt) for s in self.sizes[1:]]
             primes = [np.empty((s, m), dtype=dt) for s in self.sizes[1:]]
             grads = [np.empty_like(wb) for wb in self._wb]
-            bufs = (xb, acts, out, yb, deltas, primes, grads)
-            self._buffers[m] = bufs
-        return bufs
+            inputs = [xb.T] + acts                    # a^{l-1}, ones row included
+            outputs = [a[:-1] for a in acts] + [out]  # a^l
+            forward = tuple(zip(self._wb, inputs, outputs))
+            backward = tuple(
+                (deltas[l], inputs[l].T, grads[l],
+                 (self._wb[l][:, :-1].T, outputs[l - 1], primes[l - 1], deltas[l - 1]) if l else None)
+                for l in range(len(self._wb) - 1, -1, -1))
+            plan = (xb, yb, out, deltas[-1], primes[-1], forward, backward, tuple(zip(self._wb, grads)),
+                    -_EXP_LIMIT[dt])
+            self._plans[m] = plan
+        return plan
 
     def sgd_step(self, data: PreparedData, idx: np.ndarray, eta: float, track_cost: bool = True) -> float:
         """One mini-batch of SGD on the examples ``data.x[idx]``; returns the cost summed
         over the mini-batch (0.0 if ``track_cost`` is false).
 
-        The same arithmetic as :meth:`update_mini_batch`, with every buffer reused and
-        eta/m folded into the output error once.
+        The same arithmetic as :meth:`update_mini_batch`, written for speed: every
+        buffer is reused, sigma is computed in place, and eta/m is folded into the
+        output error once so that the gradients come out as steps.
         """
         m = len(idx)
-        xb, acts, out, yb, deltas, primes, grads = self._batch_buffers(m)
-        wbs = self._wb
+        xb, yb, out, delta, p_out, forward, backward, updates, lo = self._plan(m)
         # mode='clip' lets numpy write straight into the buffer (idx is always in range)
-        np.take(data.x, idx, axis=0, out=xb, mode="clip")
-        np.take(data.y, idx, axis=1, out=yb, mode="clip")
-        # feedforward: a^l = sigma(w^l a^{l-1} + b^l), biases folded into [W | b]
-        a_prev = xb.T
-        for wb, a in zip(wbs[:-1], acts):
-            h = a[:-1]
-            np.matmul(wb, a_prev, out=h)
-            _sigmoid_inplace(h)
-            a_prev = a
-        np.matmul(wbs[-1], a_prev, out=out)
-        _sigmoid_inplace(out)
-        # output error (BP1), scaled by eta/m so the gradients come out as steps
-        delta = deltas[-1]
-        np.subtract(out, yb, out=delta)
-        cost = 0.0
-        if track_cost:
-            cost = self._batch_cost(delta, primes[-1])
+        take(data.x, idx, 0, xb, "clip")
+        take(data.y, idx, 1, yb, "clip")
+        # feedforward: a^l = sigma(w^l a^{l-1} + b^l), the biases folded into [W | b]
+        for wb, a_in, a in forward:
+            matmul(wb, a_in, out=a)
+            maximum(a, lo, out=a)   # sigma, in place, without overflow
+            negative(a, out=a)
+            exp(a, out=a)
+            add(a, 1.0, out=a)
+            reciprocal(a, out=a)
+        # output error delta^L (BP1), scaled by eta/m
+        subtract(out, yb, out=delta)
+        cost = self._batch_cost(delta, p_out) if track_cost else 0.0
         if self.cost is QuadraticCost:
-            p = primes[-1]
-            np.subtract(1.0, out, out=p)
-            np.multiply(p, out, out=p)           # sigma'(z) = a (1 - a)
-            np.multiply(delta, p, out=delta)
-        np.multiply(delta, eta / m, out=delta)
-        # backward pass: BP2 for delta, BP3 + BP4 in one product thanks to the ones row
-        for l in range(len(wbs) - 1, -1, -1):
-            a_prev = acts[l - 1] if l > 0 else xb.T
-            np.matmul(deltas[l], a_prev.T, out=grads[l])          # BP3, BP4
-            if l > 0:
-                h = acts[l - 1][:-1]
-                d = deltas[l - 1]
-                np.matmul(wbs[l][:, :-1].T, deltas[l], out=d)     # BP2: w^T delta ...
-                p = primes[l - 1]
-                np.subtract(1.0, h, out=p)
-                np.multiply(p, h, out=p)
-                np.multiply(d, p, out=d)                          # ... * sigma'(z)
-        for wb, g in zip(wbs, grads):
-            np.subtract(wb, g, out=wb)
+            subtract(1.0, out, out=p_out)
+            multiply(p_out, out, out=p_out)      # sigma'(z^L) = a^L (1 - a^L)
+            multiply(delta, p_out, out=delta)
+        multiply(delta, eta / m, out=delta)
+        # backward pass
+        for d, a_in_t, grad, hidden in backward:
+            matmul(d, a_in_t, out=grad)                  # BP3 + BP4 (ones row -> biases)
+            if hidden is not None:
+                w_t, h, p, d_prev = hidden
+                matmul(w_t, d, out=d_prev)               # BP2: (w^{l+1})^T delta^{l+1} ...
+                subtract(1.0, h, out=p)
+                multiply(p, h, out=p)
+                multiply(d_prev, p, out=d_prev)          # ... * sigma'(z^l)
+        for wb, grad in updates:
+            subtract(wb, grad, out=wb)
         return cost
 
     def _batch_cost(self, diff: np.ndarray, scratch: np.ndarray) -> float:
