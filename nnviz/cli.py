@@ -90,7 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save", metavar="MODEL.npz", help="save the trained network (weights, config, history) here")
     t.add_argument("--load", metavar="MODEL.npz", help="start from a saved network instead of random weights")
     t.add_argument("--history", metavar="RUN.csv", help="write per-epoch metrics here (.csv, or .json)")
+    t.add_argument("--record", metavar="LESSON.json", help="record the run as a lesson recipe (replay it with 'nnviz replay')")
     t.add_argument("--quiet", action="store_true", help="print only the epoch lines")
+
+    r = sub.add_parser("replay", help="replay a recorded lesson recipe (in the window, or --headless)",
+                       description="Replay a lesson recipe recorded with 'nnviz train --record' or the app: the same data, seed and live changes give the same numbers.")
+    r.add_argument("recipe", metavar="LESSON.json")
+    r.add_argument("--headless", action="store_true", help="print the book's 'Epoch j: n / N' lines instead of opening the window")
+    r.add_argument("--speed", type=_positive_float, default=1.0, help="in the window: play pauses this many times faster (default 1)")
+    r.add_argument("--data", default=None, help="use this data instead of the recipe's (" + DATA_HELP + ")")
+    r.add_argument("--quiet", action="store_true", help="print only the epoch lines")
 
     d = sub.add_parser("download", help="download full MNIST into the cache (with a progress bar)",
                        description="Download the book's MNIST (mnist.pkl.gz, or the IDX files from a mirror) into the cache directory ($NNVIZ_DATA_DIR overrides).")
@@ -112,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "train":
             return cmd_train(args)
+        if args.command == "replay":
+            return cmd_replay(args)
         if args.command == "download":
             return cmd_download(args)
         return cmd_app(args)
@@ -178,7 +189,8 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from nnviz.core.errors import ConfigError
-    from nnviz.core.history import History, load_network, save_network
+    from nnviz.core.history import load_network, save_network
+    from nnviz.core.recipe import RecipeRecorder
     from nnviz.core.training import Controls, TrainConfig, check_data_fits, train
 
     network = None
@@ -199,15 +211,19 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"sizes {list(config.sizes)}, eta {config.eta:g}, mini-batch {config.mini_batch_size}, "
               f"{config.cost} cost, {config.dtype}, seed {config.seed}", file=sys.stderr)
     controls = Controls(eta=config.eta, cost=config.cost, epochs=args.epochs if args.epochs else None)
-    history = History()
     if args.epochs == 0:
         controls.stop()
-    for snap in train(config, data, controls, network=network):
-        history.add(snap)
-        if getattr(snap, "epochs_done", 0) > 0:
-            print(snap.book_line(), flush=True)
-        elif args.epochs == 0 and getattr(snap, "epochs_done", None) == 0:
-            print(f"Loaded network: {snap.test_correct} / {snap.test_total}", flush=True)
+    recorder = None
+    if args.record:
+        if network is not None:
+            raise ConfigError("--record starts from the seed's weights: it cannot be combined with --load")
+        recorder = RecipeRecorder(args.data, config)
+    history = _print_run(train(config, data, controls, network=network), recorder)
+    if args.epochs == 0:
+        first = history.epochs[0]
+        print(f"Loaded network: {first.test_correct} / {first.test_total}", flush=True)
+    if recorder is not None:
+        recorder.recipe.save(args.record)
     if args.history:
         if str(args.history).lower().endswith(".json"):
             history.write_json(args.history)
@@ -221,6 +237,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_run(snapshots, recorder=None):
+    """Print the book's line after each epoch; return the run's History."""
+    from nnviz.core.history import History
+
+    history = History()
+    for snap in snapshots:
+        history.add(snap)
+        if recorder is not None:
+            recorder.add(snap)
+        if getattr(snap, "epochs_done", 0) > 0:
+            print(snap.book_line(), flush=True)
+    return history
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from nnviz.core.recipe import load_recipe, replay
+
+    recipe = load_recipe(args.recipe)
+    if args.data:
+        recipe.data = args.data
+    if not args.headless:
+        return cmd_app(args, recipe=recipe)
+    data = _load_data(recipe.data, args.quiet)
+    if not args.quiet:
+        c = recipe.config
+        print(f"# replaying {args.recipe}: {data.description or data.name}; sizes {list(c.sizes)}, "
+              f"eta {c.eta:g}, mini-batch {c.mini_batch_size}, {c.cost} cost, {c.dtype}, seed {c.seed}, "
+              f"{sum(e.name in ('eta', 'cost') for e in recipe.events)} live changes", file=sys.stderr)
+    _print_run(replay(recipe, data))
+    return 0
+
+
 def _final_network(config, history, build_network):
     """A network holding the last epoch snapshot's weights."""
     net = build_network(config)
@@ -229,11 +277,11 @@ def _final_network(config, history, build_network):
     return net
 
 
-def cmd_app(args: argparse.Namespace) -> int:
+def cmd_app(args: argparse.Namespace, recipe=None) -> int:
     try:
         from nnviz.gui.app import run_app
     except ImportError as e:  # the GUI needs Qt; the core does not
         from nnviz.core.errors import NnvizError
 
         raise NnvizError(f"the app cannot start ({e}); 'nnviz train' works without it") from None
-    return run_app(args)
+    return run_app(args, recipe=recipe) if recipe is not None else run_app(args)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
@@ -342,6 +342,7 @@ def train(
     *,
     network: Network | None = None,
     start_epoch: int = 0,
+    schedule: Mapping[int, Sequence[tuple[str, Any]]] | None = None,
     clock=time.perf_counter,
 ) -> Iterator[Snapshot]:
     """Train on ``data`` (a :class:`nnviz.core.data.Dataset`), yielding snapshots.
@@ -350,6 +351,8 @@ def train(
     ``start_epoch`` continues a run from that many epochs done (the shuffling of each
     epoch depends only on the seed and its index). Stops when ``controls.stop()`` is
     called, after the target number of epochs, or raises :class:`TrainingDiverged`.
+    ``schedule`` maps a global mini-batch step to ``(name, value)`` changes ('eta',
+    'cost') applied to ``controls`` just before that mini-batch (to replay a lesson).
     """
     config = config.validated()
     check_data_fits(config.sizes, data)
@@ -398,6 +401,8 @@ def train(
                     since_progress = 0
                 controls._wait(0.1)
                 continue
+            if schedule and step in schedule:
+                _apply(controls, schedule[step])
             if controls.eta != eta:
                 old, eta = eta, controls.eta
                 yield SettingChanged("eta", old, eta, epoch, batch, step, k, n)
@@ -427,6 +432,16 @@ def train(
         controls._epoch_ended()
         epoch += 1
         yield epoch_snapshot(epoch, cost_sum / n, seconds)
+
+
+def _apply(controls: Controls, changes: Sequence[tuple[str, Any]]) -> None:
+    for name, value in changes:
+        if name == "eta":
+            controls.set_eta(value)
+        elif name == "cost":
+            controls.set_cost(value)
+        else:
+            raise ConfigError(f"unknown live setting {name!r}: expected 'eta' or 'cost'")
 
 
 def _progress(epoch: int, batch: int, batches: int, k: int, n: int, cost_sum: float, eta: float,

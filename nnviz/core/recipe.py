@@ -1,0 +1,176 @@
+"""Lesson recipes: a run recorded as a small JSON file, and replayed exactly.
+
+A recipe holds what defines a run (data source, sizes, seed, initial settings) and every
+live change tied to the global mini-batch step before which it took effect::
+
+    {"format": "nnviz-recipe-1", "data": "bundled",
+     "config": {"sizes": [784, 30, 10], "epochs": 3, "mini_batch_size": 10, "eta": 3.0,
+                "cost": "quadratic", "seed": 1, "dtype": "float64"},
+     "events": [{"step": 130, "name": "eta", "value": 0.5},
+                {"step": 420, "name": "pause"}, {"step": 421, "name": "resume"}]}
+
+Changes of ``eta`` and ``cost`` change the numbers and are replayed at exactly their step;
+``pause``/``resume``/``step`` only pace a visual replay. Because each epoch's shuffling
+depends only on the seed, a replay gives the same numbers as the recorded run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from nnviz.core.errors import DataError, NnvizError
+from nnviz.core.training import (
+    Controls,
+    EpochSnapshot,
+    SettingChanged,
+    Snapshot,
+    TrainConfig,
+    train,
+)
+
+FORMAT = "nnviz-recipe-1"
+NUMERIC_EVENTS = ("eta", "cost")
+PACING_EVENTS = ("pause", "resume", "step")
+CONFIG_KEYS = ("sizes", "epochs", "mini_batch_size", "eta", "cost", "seed", "dtype")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A live change that took effect before global mini-batch ``step``."""
+
+    step: int
+    name: str
+    value: Any = None
+
+
+@dataclass
+class Recipe:
+    data: str
+    config: TrainConfig
+    events: list[Event] = field(default_factory=list)
+
+    def schedule(self) -> dict[int, list[tuple[str, Any]]]:
+        """The eta/cost changes as ``{step: [(name, value), ...]}`` for ``train``."""
+        out: dict[int, list[tuple[str, Any]]] = {}
+        for e in self.events:
+            if e.name in NUMERIC_EVENTS:
+                out.setdefault(e.step, []).append((e.name, e.value))
+        return out
+
+    def to_json(self) -> str:
+        cfg = {k: getattr(self.config, k) for k in CONFIG_KEYS}
+        cfg["sizes"] = list(cfg["sizes"])
+        doc = {"format": FORMAT, "data": self.data, "config": cfg,
+               "events": [{k: v for k, v in asdict(e).items() if v is not None} for e in self.events]}
+        return json.dumps(doc, indent=1)
+
+    def save(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+class RecipeRecorder:
+    """Feed it every snapshot of a run; it keeps the recipe up to date."""
+
+    def __init__(self, data: str, config: TrainConfig) -> None:
+        self.recipe = Recipe(data=data, config=config.validated())
+        self._epochs_done = 0
+
+    def add(self, snapshot: Snapshot) -> None:
+        if isinstance(snapshot, SettingChanged):
+            self.recipe.events.append(Event(snapshot.step, snapshot.name, snapshot.new))
+        elif isinstance(snapshot, EpochSnapshot) and snapshot.epochs_done > self._epochs_done:
+            self._epochs_done = snapshot.epochs_done
+            # the recipe covers the epochs actually run (the target may change live)
+            self.recipe.config = replace(self.recipe.config, epochs=snapshot.epochs_done)
+
+    def pacing(self, step: int, name: str) -> None:
+        """Record a pause/resume/step (it changes no numbers; a visual replay uses it)."""
+        if name not in PACING_EVENTS:
+            raise ValueError(name)
+        self.recipe.events.append(Event(step, name))
+
+
+def _fail(path: str, why: str) -> DataError:
+    return DataError(f"{path} is not a valid nnviz lesson recipe: {why}")
+
+
+def parse_recipe(text: str, where: str = "recipe") -> Recipe:
+    """A Recipe from JSON text; DataError naming the first problem otherwise."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _fail(where, f"not JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(doc, dict):
+        raise _fail(where, "expected a JSON object")
+    if doc.get("format") != FORMAT:
+        raise _fail(where, f"'format' must be {FORMAT!r}")
+    data = doc.get("data")
+    if not isinstance(data, str) or not data:
+        raise _fail(where, "'data' must name the data (bundled, mnist or a path)")
+    cfg = doc.get("config")
+    if not isinstance(cfg, dict):
+        raise _fail(where, "'config' must be an object")
+    unknown = set(cfg) - set(CONFIG_KEYS)
+    if unknown:
+        raise _fail(where, f"unknown config keys {sorted(unknown)}")
+    if "seed" not in cfg or not isinstance(cfg["seed"], int):
+        raise _fail(where, "'config.seed' must be a whole number (a replay needs the seed)")
+    try:
+        config = TrainConfig(**{k: (tuple(v) if k == "sizes" and isinstance(v, list) else v)
+                                for k, v in cfg.items()}).validated()
+    except NnvizError as e:
+        raise _fail(where, str(e)) from None
+    except TypeError as e:
+        raise _fail(where, f"bad config ({e})") from None
+    events_doc = doc.get("events", [])
+    if not isinstance(events_doc, list):
+        raise _fail(where, "'events' must be a list")
+    events = []
+    last = 0
+    for i, e in enumerate(events_doc):
+        if not isinstance(e, dict) or not isinstance(e.get("step"), int) or isinstance(e.get("step"), bool):
+            raise _fail(where, f"event {i} needs a whole-number 'step'")
+        name, step, value = e.get("name"), e["step"], e.get("value")
+        if step < 0 or step < last:
+            raise _fail(where, f"event {i}: steps must be 0 or more and in order")
+        last = step
+        if name == "eta":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise _fail(where, f"event {i}: eta must be a positive number, got {value!r}")
+        elif name == "cost":
+            if value not in ("quadratic", "cross-entropy"):
+                raise _fail(where, f"event {i}: cost must be 'quadratic' or 'cross-entropy', got {value!r}")
+        elif name not in PACING_EVENTS:
+            raise _fail(where, f"event {i}: unknown event {name!r}")
+        events.append(Event(step, name, value if name in NUMERIC_EVENTS else None))
+    return Recipe(data=data, config=config, events=events)
+
+
+def load_recipe(path: str | os.PathLike) -> Recipe:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read {path}: {e}") from None
+    return parse_recipe(text, str(path))
+
+
+def replay(recipe: Recipe, data: Any, controls: Controls | None = None, **kw: Any) -> Iterator[Snapshot]:
+    """Train as the recipe says, applying each eta/cost change at its recorded step."""
+    cfg = recipe.config
+    controls = controls or Controls(eta=cfg.eta, cost=cfg.cost)
+    return train(cfg, data, controls, schedule=recipe.schedule(), **kw)
+
+
+__all__ = ["Event", "Recipe", "RecipeRecorder", "load_recipe", "parse_recipe", "replay"]
