@@ -1,0 +1,176 @@
+"""The app's cost: the same training with the window (offscreen) vs headless, in one run.
+
+    python benchmarks/bench_gui.py              # bundled digits tiled to 20,000, 4 epochs
+    python benchmarks/bench_gui.py --epochs 6 --repeat 5
+
+Measures, and checks against the targets of issue 3:
+- overhead: wall time of the run in the window / headless wall time - 1   (<= 10 %)
+- the longest gap between ticks of a 5 ms QTimer on the GUI thread during the run
+  (a stall of the event loop; < 50 ms)
+- the heatmap mosaic update: tiling + setImage + colour levels (< 10 ms), and a full
+  repaint of the heatmap view for reference
+Exit status 1 if a target is missed. Runs offscreen (no display needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+
+from nnviz.core.data import Dataset, load_bundled
+from nnviz.core.training import Controls, TrainConfig, train
+
+
+def tiled(n_train: int) -> Dataset:
+    b = load_bundled()
+    reps = -(-n_train // b.n_train)
+    return Dataset(name=f"bundled x{reps}", train_images=np.tile(b.train_images, (reps, 1))[:n_train],
+                   train_labels=np.tile(b.train_labels, reps)[:n_train], test_images=b.test_images,
+                   test_labels=b.test_labels)
+
+
+def config(epochs: int) -> TrainConfig:
+    from nnviz.gui.controls import PROGRESS_INTERVAL
+
+    # exactly what the window trains with (progress snapshots included)
+    return TrainConfig(epochs=epochs, mini_batch_size=10, eta=3.0, seed=1, progress_interval=PROGRESS_INTERVAL)
+
+
+def headless(data: Dataset, epochs: int) -> float:
+    cfg = config(epochs)
+    t0 = time.perf_counter()
+    for _ in train(cfg, data, Controls(eta=cfg.eta, cost=cfg.cost)):
+        pass
+    return time.perf_counter() - t0
+
+
+def with_window(data: Dataset, epochs: int) -> tuple[float, float, int]:
+    """(seconds from Start to the last epoch, longest event-loop gap in ms, frames drawn)."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+
+    from nnviz.gui.main_window import MainWindow
+
+    w = MainWindow("bench", load=lambda source, progress=None, cancel=None: data)
+    w.resize(1280, 720)
+    w.show()
+    loop = QEventLoop()
+    w.dataReady.connect(loop.quit)
+    w.start()
+    loop.exec()
+    w.panel.set_values(epochs=epochs)
+    # let the prepared run's untrained snapshot arrive and be drawn
+    QTimer.singleShot(300, loop.quit)
+    loop.exec()
+
+    frames = [0]
+    w.viewsRendered.connect(lambda: frames.__setitem__(0, frames[0] + 1))
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [0]
+
+    def probe() -> None:
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    probe_timer = QTimer()
+    probe_timer.setInterval(5)
+    probe_timer.timeout.connect(probe)
+    done = [0.0]
+
+    def on_epoch(snap) -> None:
+        if snap.epochs_done == epochs:
+            done[0] = time.perf_counter()
+
+    w.controller.epochFinished.connect(on_epoch)
+    w.controller.runFinished.connect(loop.quit)
+    frames[0] = 0
+    last[0] = clock.elapsed()
+    probe_timer.start()
+    t0 = time.perf_counter()
+    w.toggle_run()
+    loop.exec()
+    probe_timer.stop()
+    w.close()
+    w.deleteLater()
+    return done[0] - t0, max(gaps[1:], default=0.0), frames[0]
+
+
+def heatmap_update_ms(n: int = 200) -> tuple[float, float]:
+    """(median ms to tile + setImage + set levels, median ms for a full paint of the view)."""
+    from nnviz.gui.heatmaps import HeatmapView
+
+    view = HeatmapView()
+    view.resize(460, 560)
+    view.show()
+    rng = np.random.default_rng(0)
+    weights = [(rng.standard_normal((30, 784)), rng.standard_normal((10, 30))) for _ in range(8)]
+    update, paint = [], []
+    for i in range(n):
+        view.set_weights(weights[i % len(weights)])
+        t0 = time.perf_counter()
+        view.render()
+        t1 = time.perf_counter()
+        view.graphics.grab()  # a full paint of the view (mosaic, colour bar, bar chart)
+        t2 = time.perf_counter()
+        update.append(1e3 * (t1 - t0))
+        paint.append(1e3 * (t2 - t1))
+    view.close()
+    return statistics.median(update), statistics.median(paint)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=int, default=20_000, help="training digits (bundled, tiled)")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
+    args = parser.parse_args(argv)
+
+    from nnviz.gui.app import make_app
+
+    app = make_app()
+    data = tiled(args.train)
+    headless(data, 1)  # warm up BLAS and caches
+    t_head, t_gui, stalls, frames = [], [], [], []
+    for _ in range(args.repeat):  # interleaved, so drifts in machine speed hit both
+        t_head.append(headless(data, args.epochs))
+        seconds, stall, n_frames = with_window(data, args.epochs)
+        t_gui.append(seconds)
+        stalls.append(stall)
+        frames.append(n_frames)
+    update_ms, paint_ms = heatmap_update_ms()
+    best_head, best_gui = min(t_head), min(t_gui)
+    overhead = best_gui / best_head - 1
+    stall = max(stalls)
+    rows = [
+        ("headless run (s, best)", f"{best_head:.3f}", "", ""),
+        ("window run (s, best)", f"{best_gui:.3f}", "", ""),
+        ("overhead of the window", f"{100 * overhead:+.1f} %", "<= 10 %", overhead <= 0.10),
+        ("longest event-loop stall", f"{stall:.0f} ms", "< 50 ms", stall < 50),
+        ("frames drawn per run", f"{min(frames)}-{max(frames)}", "", ""),
+        ("heatmap update (tile+setImage)", f"{update_ms:.2f} ms", "< 10 ms", update_ms < 10),
+        ("heatmap view full paint (grab)", f"{paint_ms:.2f} ms", "", ""),
+    ]
+    print(f"nnviz GUI benchmark: {data.n_train:,} training digits, {args.epochs} epochs, mini-batch 10, "
+          f"{args.repeat} runs each (Qt platform: {os.environ.get('QT_QPA_PLATFORM')})")
+    print(f"  all runs: headless {', '.join(f'{t:.3f}' for t in t_head)} s; "
+          f"window {', '.join(f'{t:.3f}' for t in t_gui)} s")
+    print(f"{'measure':34} {'value':>12} {'target':>9}  ok")
+    for name, value, target, ok in rows:
+        mark = "" if target == "" else ("yes" if ok else "NO")
+        print(f"{name:34} {value:>12} {target:>9}  {mark}")
+    app.processEvents()
+    failed = [name for name, _, target, ok in rows if target and not ok]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

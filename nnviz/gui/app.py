@@ -1,0 +1,195 @@
+"""Start-up: the QApplication, theme, settings, and ``--screenshot`` mode.
+
+``run_app(args)`` is what ``nnviz`` (no command) calls; it returns the exit status.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from nnviz.core.errors import ConfigError, NnvizError
+
+log = logging.getLogger(__name__)
+
+ORGANIZATION = "nnviz"
+APPLICATION = "nnviz"
+VIEWS = ("train",)
+SCREENSHOT_TIMEOUT_S = 600
+SETTINGS_ENV = "NNVIZ_SETTINGS_DIR"  # put nnviz.ini here instead of the user's config folder
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1280x720' -> (1280, 720); ConfigError otherwise."""
+    try:
+        w, h = (int(t) for t in str(text).lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise ConfigError(f"--size must look like 1280x720, got {text!r}") from None
+    if not (200 <= w <= 10000 and 200 <= h <= 10000):
+        raise ConfigError(f"--size must be between 200x200 and 10000x10000, got {text!r}")
+    return w, h
+
+
+def open_settings():
+    """The app's QSettings (an ini file). ``$NNVIZ_SETTINGS_DIR`` moves it (tests use
+    that or ``QSettings.setPath``, so they never touch the user's settings)."""
+    from PySide6.QtCore import QSettings
+
+    folder = os.environ.get(SETTINGS_ENV)
+    if folder:
+        return QSettings(str(Path(folder) / f"{APPLICATION}.ini"), QSettings.IniFormat)
+    return QSettings(QSettings.IniFormat, QSettings.UserScope, ORGANIZATION, APPLICATION)
+
+
+def _check_display(screenshot: bool) -> None:
+    """Without a display Qt aborts the process: use offscreen for screenshots, or explain."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return
+    raise NnvizError("no display found (DISPLAY is not set): run nnviz on a desktop, or use "
+                     "'nnviz --screenshot out.png' or 'nnviz train'")
+
+
+def make_app() -> Any:
+    """The QApplication (created once), themed, with pyqtgraph configured."""
+    from PySide6.QtWidgets import QApplication
+
+    from nnviz.gui.style import apply_theme, configure_pyqtgraph
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    apply_theme(app)
+    configure_pyqtgraph()
+    return app
+
+
+def run_app(args: Any) -> int:
+    """Open the main window (``args.data``: None -> last used or bundled). With
+    ``args.screenshot``: train ``args.epochs`` (default 1) epochs, save the window and exit."""
+    size = parse_size(getattr(args, "size", "1280x720") or "1280x720")
+    screenshot = getattr(args, "screenshot", None)
+    view = getattr(args, "view", "train") or "train"
+    if view not in VIEWS:
+        raise ConfigError(f"--view must be one of {', '.join(VIEWS)}, got {view!r}")
+    _check_display(bool(screenshot))
+    app = make_app()
+    from nnviz.gui.main_window import MainWindow
+
+    if screenshot:
+        window = MainWindow(getattr(args, "data", None) or "bundled", settings=None)
+        shooter = Screenshot(window, Path(screenshot), getattr(args, "epochs", None), size)
+        return shooter.run(app)
+
+    window = MainWindow(getattr(args, "data", None), settings=open_settings())
+    if window.settings is None or window.settings.value("window/geometry") is None:
+        screen = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
+        w, h = size
+        if screen is not None:
+            w, h = min(w, screen.width()), min(h, screen.height())
+        window.resize(w, h)
+    app.aboutToQuit.connect(window.close)  # however the app quits, threads stop first
+    window.show()
+    window.start()
+    return app.exec()
+
+
+class Screenshot:
+    """Drives the window for ``--screenshot``: load, train N epochs, grab, quit."""
+
+    def __init__(self, window: Any, path: Path, epochs: int | None, size: tuple[int, int]) -> None:
+        self.window = window
+        self.path = path
+        self.epochs = 1 if epochs is None else int(epochs)
+        self.size = size
+        self.error: str | None = None
+        self._started = False
+        self._grabbing = False
+
+    def run(self, app: Any) -> int:
+        from PySide6.QtCore import QTimer
+
+        if not self.path.parent.exists():
+            raise NnvizError(f"cannot save the screenshot: folder {self.path.parent} does not exist")
+        w = self.window
+        w.resize(*self.size)
+        w.loader.failed.connect(self._on_load_failed)
+        w.dataReady.connect(self._on_dataReady)
+        w.controller.epochFinished.connect(self._on_epochFinished)
+        w.controller.runFinished.connect(self._on_runFinished)
+        w.controller.failed.connect(self._on_failed)
+        timeout = QTimer()
+        timeout.setSingleShot(True)
+        timeout.timeout.connect(self._on_timeout)
+        timeout.start(SCREENSHOT_TIMEOUT_S * 1000)
+        quit_on_close = app.quitOnLastWindowClosed()
+        app.setQuitOnLastWindowClosed(False)  # we quit ourselves, with a status
+        try:
+            w.show()
+            w.start()
+            status = app.exec()
+        finally:
+            timeout.stop()
+            app.setQuitOnLastWindowClosed(quit_on_close)
+        if self.error:
+            raise NnvizError(self.error)
+        return status
+
+    def _on_dataReady(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        if self.epochs > 0:
+            self.window.panel.set_values(epochs=self.epochs)
+            self.window.toggle_run()
+
+    def _on_epochFinished(self, snap: Any) -> None:
+        if self.epochs == 0 and snap.epochs_done == 0:
+            self._grab_soon()
+
+    def _on_runFinished(self) -> None:
+        if self.epochs > 0:
+            self._grab_soon()
+
+    def _on_failed(self, message: str) -> None:
+        self._grab_soon()  # the picture shows the message; still a valid screenshot
+
+    def _grab_soon(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        if self._grabbing:
+            return
+        self._grabbing = True
+        QTimer.singleShot(150, self._grab)
+
+    def _grab(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        w = self.window
+        w.render_views()
+        QApplication.processEvents()
+        if not w.grab().save(str(self.path)):
+            self.error = f"could not write the screenshot to {self.path}"
+        w.close()
+        QApplication.exit(0 if self.error is None else 1)
+
+    def _on_load_failed(self, source: str, message: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self.error = f"could not load {source}: {message}"
+        self.window.close()
+        QApplication.exit(2)
+
+    def _on_timeout(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self.error = f"the screenshot timed out after {SCREENSHOT_TIMEOUT_S} s"
+        self.window.close()
+        QApplication.exit(1)

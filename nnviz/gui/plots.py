@@ -1,0 +1,242 @@
+"""Accuracy and cost plots. Every plot item is created once and updated with setData.
+
+The views keep the numbers they were given (appended by the window as snapshots
+arrive) and draw them only in :meth:`render`, which the window calls on a timer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem
+
+from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged
+from nnviz.gui import style
+
+BOOK_ACCURACY = 95.0  # %, what chapter 1 reaches with [784, 30, 10], eta = 3.0
+
+
+class Series:
+    """A growable pair of float arrays (x, y), amortised O(1) append."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._xy = np.empty((2, capacity))
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == self._xy.shape[1]:
+            self._xy = np.concatenate([self._xy, np.empty_like(self._xy)], axis=1)
+        self._xy[0, self.n] = x
+        self._xy[1, self.n] = y
+        self.n += 1
+
+    def clear(self) -> None:
+        self.n = 0
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._xy[0, :self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._xy[1, :self.n]
+
+
+def _pen(colour: str, width: float = 2.0, alpha: int = 255, dash: bool = False) -> pg.QtGui.QPen:
+    c = pg.mkColor(colour)
+    c.setAlpha(alpha)
+    pen = pg.mkPen(c, width=width)
+    if dash:
+        pen.setStyle(Qt.DashLine)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _plot_widget(left: str) -> pg.PlotWidget:
+    w = pg.PlotWidget()
+    p = w.getPlotItem()
+    p.showGrid(x=True, y=True, alpha=style.GRID_ALPHA)
+    p.setLabel("bottom", "epochs")
+    p.setLabel("left", left)
+    p.setMenuEnabled(False)
+    p.hideButtons()
+    for axis in ("left", "bottom"):
+        p.getAxis(axis).setTextPen(style.TEXT)
+        p.getAxis(axis).enableAutoSIPrefix(False)
+        # the axes (and their grid lines, which span the plot) are redrawn from a cached
+        # pixmap when only a curve changes: most of the cost of a frame otherwise
+        p.getAxis(axis).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    w.setMinimumHeight(150)
+    return w
+
+
+class _EpochPlot:
+    """What the two plots share: an epochs x axis, the target-epochs range and
+    vertical markers where eta (or the cost) was changed live."""
+
+    def __init__(self, widget: pg.PlotWidget) -> None:
+        self.widget = widget
+        self.plot = widget.getPlotItem()
+        self.markers: list[pg.InfiniteLine] = []
+        self._target = 1
+        self._x_max = 0.0
+        self._range: tuple[float, float] | None = None
+        self.dirty = True
+
+    def set_target_epochs(self, epochs: int) -> None:
+        self._target = max(1, int(epochs))
+        self.dirty = True
+
+    def add_change(self, change: SettingChanged) -> None:
+        """A vertical line at ``change.position`` labelled with the new value."""
+        text = f"η = {change.new:g}" if change.name == "eta" else f"{change.new} cost"
+        line = pg.InfiniteLine(
+            pos=change.position, angle=90, movable=False, pen=_pen(style.ETA_MARK, 1.5, 200, dash=True),
+            label=text, labelOpts={"position": 0.93, "color": style.ETA_MARK, "anchors": [(0, 1), (0, 1)],
+                                   "fill": pg.mkBrush(29, 31, 36, 200)})
+        line.setZValue(-5)
+        self.plot.addItem(line)
+        self.markers.append(line)
+
+    def clear_markers(self) -> None:
+        for line in self.markers:
+            self.plot.removeItem(line)
+        self.markers.clear()
+
+    def _update_x_range(self, x_max: float) -> None:
+        hi = max(float(self._target), x_max)
+        if self._range != (0.0, hi):
+            self._range = (0.0, hi)
+            self.plot.setXRange(0.0, hi, padding=0.02)
+
+
+class AccuracyPlot(_EpochPlot):
+    """Test (and validation) accuracy in % after each epoch; epoch 0 is the untrained net."""
+
+    caption = ("How many test digits the network classifies correctly after each epoch "
+               "(0 = the untrained network, about 10%: guessing). The dashed line is the "
+               "book's 95%. Purple lines mark a change of η.")
+
+    def __init__(self) -> None:
+        super().__init__(_plot_widget("accuracy (%)"))
+        p = self.plot
+        p.enableAutoRange(x=False, y=False)
+        p.setLimits(yMin=-6, yMax=106, xMin=-0.5)
+        p.setYRange(0, 100, padding=0.05)
+        p.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)], [(v, "") for v in range(10, 100, 20)]])
+        legend = p.addLegend(offset=(-10, -10), labelTextColor=style.TEXT, brush=pg.mkBrush(29, 31, 36, 210))
+        self.reference = pg.InfiniteLine(
+            pos=BOOK_ACCURACY, angle=0, movable=False, pen=_pen(style.TEXT, 1, 90, dash=True),
+            label="book: 95%", labelOpts={"position": 0.02, "color": style.MUTED, "anchors": [(0, 0), (0, 0)]})
+        p.addItem(self.reference)
+        self.test_curve = p.plot([], [], pen=_pen(style.ACCENT, 2.5), symbol="o", symbolSize=6,
+                                 symbolBrush=style.ACCENT, symbolPen=None, name="test")
+        self.validation_curve = p.plot([], [], pen=_pen(style.VALIDATION, 2), symbol="s", symbolSize=5,
+                                       symbolBrush=style.VALIDATION, symbolPen=None, name="validation")
+        self.legend = legend
+        legend.removeItem(self.validation_curve)  # shown only when the data has a validation set
+        self._has_validation = False
+        self.test = Series()
+        self.validation = Series()
+
+    def add_epoch(self, snap: EpochSnapshot) -> None:
+        if snap.test_total:
+            self.test.append(snap.epochs_done, 100.0 * snap.test_accuracy)
+        if snap.validation_total:
+            self.validation.append(snap.epochs_done, 100.0 * snap.validation_accuracy)
+        self.dirty = True
+
+    def clear(self) -> None:
+        self.test.clear()
+        self.validation.clear()
+        self.clear_markers()
+        self.dirty = True
+
+    def render(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        self.test_curve.setData(self.test.x, self.test.y)
+        self.validation_curve.setData(self.validation.x, self.validation.y)
+        has_validation = self.validation.n > 0
+        if has_validation != self._has_validation:
+            self._has_validation = has_validation
+            if has_validation:
+                self.legend.addItem(self.validation_curve, "validation")
+            else:
+                self.legend.removeItem(self.validation_curve)
+        x_max = float(self.test.x[-1]) if self.test.n else 0.0
+        self._update_x_range(x_max)
+
+
+class CostPlot(_EpochPlot):
+    """Training cost: a faint line updated within each epoch, a bold one per epoch."""
+
+    caption = ("The cost C the network is minimising, averaged over the training digits seen "
+               "so far in each epoch (faint, updated live) and over each whole epoch (bold). "
+               "Lower is better; a rising cost means η is too large.")
+
+    def __init__(self) -> None:
+        super().__init__(_plot_widget("training cost"))
+        p = self.plot
+        p.enableAutoRange(x=False, y=False)
+        self._y_range: tuple[float, float] | None = None
+        self._epochs_seen = 0
+        self._epochs_drawn = -1
+        p.setLimits(xMin=-0.5)
+        p.addLegend(offset=(-10, 10), labelTextColor=style.TEXT, brush=pg.mkBrush(29, 31, 36, 210))
+        self.live_curve = p.plot([], [], pen=_pen(style.COST, 1.5, 150), name="within epoch")
+        self.epoch_curve = p.plot([], [], pen=_pen(style.COST, 2.5), symbol="o", symbolSize=6,
+                                  symbolBrush=style.COST, symbolPen=None, name="per epoch")
+        self.live = Series(1024)
+        self.per_epoch = Series()
+
+    def add_progress(self, snap: ProgressSnapshot) -> None:
+        if snap.examples_seen and np.isfinite(snap.running_cost):
+            self.live.append(snap.epoch + snap.fraction, snap.running_cost)
+            self.dirty = True
+
+    def add_epoch(self, snap: EpochSnapshot) -> None:
+        if snap.epochs_done and np.isfinite(snap.training_cost):
+            self.per_epoch.append(snap.epochs_done, snap.training_cost)
+            self.live.append(snap.epochs_done, snap.training_cost)
+            self.live.append(np.nan, np.nan)  # each epoch's running cost starts afresh
+            self.dirty = True
+
+    def _update_y_range(self) -> None:
+        """Fit y to the data when a point falls outside, or after each epoch (so the axis,
+        and its cached picture, change rarely rather than at every update)."""
+        y = self.live.y[np.isfinite(self.live.y)]
+        if not y.size:
+            return
+        lo, hi = float(y.min()), float(y.max())
+        epoch_ended = self.per_epoch.n != self._epochs_seen
+        self._epochs_seen = self.per_epoch.n
+        r = self._y_range
+        if r is None or epoch_ended or lo < r[0] or hi > r[1]:
+            pad = 0.08 * (hi - lo) if hi > lo else 0.1 * abs(hi) or 0.1
+            self._y_range = (max(0.0, lo - pad), hi + pad)
+            self.plot.setYRange(*self._y_range, padding=0)
+
+    def clear(self) -> None:
+        self._y_range = None
+        self._epochs_seen = 0
+        self._epochs_drawn = -1
+        self.live.clear()
+        self.per_epoch.clear()
+        self.clear_markers()
+        self.dirty = True
+
+    def render(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        self.live_curve.setData(self.live.x, self.live.y, connect="finite")
+        if self.per_epoch.n != self._epochs_drawn:
+            self._epochs_drawn = self.per_epoch.n
+            self.epoch_curve.setData(self.per_epoch.x, self.per_epoch.y)
+        self._update_y_range()
+        x = self.live.x
+        x_max = float(np.nanmax(x)) if self.live.n and np.isfinite(x).any() else 0.0
+        self._update_x_range(x_max)

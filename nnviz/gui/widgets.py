@@ -1,0 +1,71 @@
+"""Small widgets: metric cards, the message bar, a captioned view."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+
+class MetricCard(QFrame):
+    """A big number over a small label ('94.2 %' / 'test accuracy')."""
+
+    def __init__(self, title: str, tip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.value = QLabel("–")
+        self.value.setObjectName("cardValue")
+        self.title = QLabel(title)
+        self.title.setObjectName("cardTitle")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 5, 12, 6)
+        layout.setSpacing(0)
+        layout.addWidget(self.value)
+        layout.addWidget(self.title)
+        self.setToolTip(tip)
+
+    def set_value(self, text: str) -> None:
+        if self.value.text() != text:
+            self.value.setText(text)
+
+
+class MessageBar(QFrame):
+    """A dismissible line for problems the user should read (training diverged, ...)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBar")
+        self.text = QLabel()
+        self.text.setObjectName("messageText")
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Hide this message")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 4, 4)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.text.setText(text)
+        self.show()
+
+
+def captioned(title: str, view: QWidget, caption: str) -> QWidget:
+    """``view`` with a bold title above it and a plain-language caption below."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.setSpacing(3)
+    heading = QLabel(title)
+    heading.setObjectName("viewTitle")
+    text = QLabel(caption)
+    text.setObjectName("caption")
+    text.setWordWrap(True)
+    layout.addWidget(heading)
+    layout.addWidget(view, 1)
+    layout.addWidget(text)
+    return box

@@ -1,0 +1,274 @@
+"""The training worker: a QObject on its own QThread that drives ``core.training.train``.
+
+The worker only iterates the core's generator and emits what it yields (immutable
+snapshots). Live settings go through the core's thread-safe :class:`Controls`, which
+the generator reads before every mini-batch. :class:`TrainingController` lives in the
+GUI thread, owns the thread, and is the only object the window talks to.
+
+Stopping: ``controls.stop()`` makes the generator return before its next mini-batch
+(or within 0.1 s while paused); then the GUI thread calls ``thread.quit()`` and
+``thread.wait()``. Nothing here waits on the GUI thread, so that cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from nnviz.core.errors import NnvizError
+from nnviz.core.training import (
+    Controls,
+    EpochSnapshot,
+    ProgressSnapshot,
+    SettingChanged,
+    TrainConfig,
+    build_network,
+    train,
+)
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_INTERVAL = 0.5  # seconds between weight samples sent within an epoch
+
+
+@dataclass(frozen=True, eq=False)
+class WeightsSample:
+    """Read-only copies of the first two weight matrices, taken within an epoch.
+
+    ``weights[0]``: ``(sizes[1], sizes[0])``; ``weights[1]`` (if any): ``(sizes[2], sizes[1])``.
+    ``position`` is where on the epochs axis the sample was taken.
+    """
+
+    position: float
+    weights: tuple[np.ndarray, ...]
+
+
+class TrainingWorker(QObject):
+    """Runs one training run in its thread; emits every snapshot the core yields."""
+
+    snapshotReady = Signal(object)     # every EpochSnapshot / ProgressSnapshot / SettingChanged
+    epochFinished = Signal(object)     # EpochSnapshot (also the untrained one, epochs_done == 0)
+    progressed = Signal(object)        # ProgressSnapshot
+    settingChanged = Signal(object)    # SettingChanged
+    weightsSampled = Signal(object)    # WeightsSample, at most every WEIGHTS_INTERVAL s
+    failed = Signal(str)               # a message for the user
+    finished = Signal()
+
+    def __init__(self, config: TrainConfig, data: Any, controls: Controls, *,
+                 start: EpochSnapshot | None = None, weights_interval: float = WEIGHTS_INTERVAL) -> None:
+        super().__init__()
+        self.config = config
+        self.data = data
+        self.controls = controls
+        self.start = start
+        self.weights_interval = weights_interval
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except NnvizError as e:  # TrainingDiverged, ConfigError: the user's to fix
+            log.info("training stopped: %s", e)
+            self.failed.emit(str(e))
+        except Exception as e:  # a bug: report it, never take the app down
+            log.exception("training failed")
+            self.failed.emit(f"training failed unexpectedly: {type(e).__name__}: {e}")
+        finally:
+            self.finished.emit()
+
+    def _run(self) -> None:
+        # The network is built here, in the worker's thread, and never leaves it: only
+        # read-only copies of its weights are sent out.
+        net = build_network(self.config)
+        start_epoch = 0
+        if self.start is not None:  # continue from an earlier run's last epoch
+            net.weights, net.biases = self.start.weights, self.start.biases
+            start_epoch = self.start.epochs_done
+        last_sample = time.perf_counter()
+        for snap in train(self.config, self.data, self.controls, network=net, start_epoch=start_epoch):
+            self.snapshotReady.emit(snap)
+            if isinstance(snap, ProgressSnapshot):
+                self.progressed.emit(snap)
+                now = time.perf_counter()
+                if snap.examples_seen and (snap.paused or now - last_sample >= self.weights_interval):
+                    last_sample = now
+                    self.weightsSampled.emit(_sample(net, snap.epoch + snap.fraction))
+            elif isinstance(snap, EpochSnapshot):
+                last_sample = time.perf_counter()
+                self.epochFinished.emit(snap)
+            elif isinstance(snap, SettingChanged):
+                self.settingChanged.emit(snap)
+
+
+def _sample(net: Any, position: float) -> WeightsSample:
+    def frozen(a: np.ndarray) -> np.ndarray:
+        c = np.array(a, copy=True)
+        c.flags.writeable = False
+        return c
+    return WeightsSample(position, tuple(frozen(w) for w in net.weights[:2]))
+
+
+class _Relay(QObject):
+    """Lives in the GUI thread and re-emits one run's signals there. Dropping it drops
+    the run's signals still queued (Qt discards events posted to a deleted receiver)."""
+
+    epochFinished = Signal(object)
+    progressed = Signal(object)
+    settingChanged = Signal(object)
+    weightsSampled = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def attach(self, worker: TrainingWorker) -> None:
+        for name in ("epochFinished", "progressed", "settingChanged", "weightsSampled", "failed", "finished"):
+            getattr(worker, name).connect(getattr(self, name))
+
+
+class TrainingController(QObject):
+    """Owns the Controls, the worker and its QThread; lives in the GUI thread.
+
+    States: ``idle`` (no run), ``ready`` (a new network, paused before its first
+    mini-batch), ``running``, ``paused``, ``finished`` (the run ended or failed).
+    Signals still queued from a run that has been replaced (reset) are dropped.
+    """
+
+    epochFinished = Signal(object)
+    progressed = Signal(object)
+    settingChanged = Signal(object)
+    weightsSampled = Signal(object)
+    failed = Signal(str)
+    stateChanged = Signal(str)
+    runFinished = Signal()
+
+    def __init__(self, parent: QObject | None = None, *, weights_interval: float = WEIGHTS_INTERVAL) -> None:
+        super().__init__(parent)
+        self.weights_interval = weights_interval
+        self.controls: Controls | None = None
+        self.config: TrainConfig | None = None
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+        self._relay: _Relay | None = None
+        self._state = "idle"
+
+    # ---------------------------------------------------------------- state
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def in_progress(self) -> bool:
+        """True while a run has started and not ended (new-network settings are locked)."""
+        return self._state in ("running", "paused")
+
+    @property
+    def thread(self) -> QThread | None:
+        """The running training thread, if any (for tests and diagnostics)."""
+        return self._thread
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.stateChanged.emit(state)
+
+    # ---------------------------------------------------------------- commands
+    def prepare(self, config: TrainConfig, data: Any, *, start: EpochSnapshot | None = None) -> TrainConfig:
+        """Drop any run and start a new one, paused before its first mini-batch.
+
+        The worker yields the untrained network's epoch snapshot at once (or, with
+        ``start``, continues from that epoch snapshot's weights). Returns the validated
+        config (with its seed). Raises ConfigError for a bad config.
+        """
+        config = config.validated()
+        self.shutdown()
+        self.config = config
+        self.controls = Controls(eta=config.eta, cost=config.cost, epochs=config.epochs, paused=True)
+        thread = QThread()
+        thread.setObjectName("nnviz-training")
+        worker = TrainingWorker(config, data, self.controls, start=start, weights_interval=self.weights_interval)
+        worker.moveToThread(thread)
+        relay = _Relay(self)
+        relay.attach(worker)
+        relay.epochFinished.connect(self.epochFinished)
+        relay.progressed.connect(self.progressed)
+        relay.settingChanged.connect(self.settingChanged)
+        relay.weightsSampled.connect(self.weightsSampled)
+        relay.failed.connect(self.failed)
+        relay.finished.connect(self._on_finished)
+        thread.started.connect(worker.run)
+        self._thread, self._worker, self._relay = thread, worker, relay
+        thread.start()
+        self._set_state("ready")
+        return config
+
+    def resume(self) -> None:
+        if self.controls is not None and self._state in ("ready", "paused"):
+            self.controls.resume()
+            self._set_state("running")
+
+    def pause(self) -> None:
+        if self.controls is not None and self._state == "running":
+            self.controls.pause()
+            self._set_state("paused")
+
+    def step(self) -> None:
+        """Run exactly one mini-batch, then stay paused."""
+        if self.controls is not None and self._state in ("ready", "running", "paused"):
+            self.controls.step()
+            self._set_state("paused")
+
+    def step_epoch(self) -> None:
+        """Run to the end of the current epoch, then stay paused."""
+        if self.controls is not None and self._state in ("ready", "running", "paused"):
+            self.controls.step_epoch()
+            self._set_state("paused")
+
+    def set_eta(self, eta: float) -> None:
+        if self.controls is not None:
+            self.controls.set_eta(eta)
+
+    def set_cost(self, cost: str) -> None:
+        if self.controls is not None:
+            self.controls.set_cost(cost)
+
+    def set_epochs(self, epochs: int) -> None:
+        if self.controls is not None:
+            self.controls.set_epochs(epochs)
+
+    def stop(self) -> None:
+        """End the run, keeping what it has yielded; returns once its thread has ended."""
+        if self._thread is not None:
+            self._join()
+            self._set_state("finished")
+
+    def shutdown(self) -> None:
+        """Stop the run and drop it: its signals still queued are discarded."""
+        self._join()
+        if self._relay is not None:
+            self._relay.blockSignals(True)  # events already queued for it now go nowhere
+            self._relay.deleteLater()
+        self._relay = None
+        self._worker = None
+        self._set_state("idle")
+
+    def _join(self) -> None:
+        if self.controls is not None:
+            self.controls.stop()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.quit()
+            if not thread.wait(5000):  # pragma: no cover - a bug: the generator ignored stop
+                log.error("the training thread did not stop within 5 s")
+
+    @Slot()
+    def _on_finished(self) -> None:
+        """The run ended by itself (target epochs, or an error): let its thread go."""
+        if self._relay is None:
+            return
+        self._join()
+        self._set_state("finished")
+        self.runFinished.emit()

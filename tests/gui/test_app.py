@@ -1,0 +1,74 @@
+"""Start-up, ``--screenshot`` and the command line's app entry."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from argparse import Namespace
+
+import pytest
+
+from nnviz.core.errors import ConfigError, NnvizError
+from nnviz.gui.app import _check_display, parse_size, run_app
+
+
+def test_parse_size():
+    assert parse_size("1280x720") == (1280, 720)
+    assert parse_size("1920X1080") == (1920, 1080)
+    for bad in ("big", "1280", "10x10", "1280x720x3"):
+        with pytest.raises(ConfigError):
+            parse_size(bad)
+
+
+def test_no_display_is_explained_not_aborted(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(NnvizError, match="no display"):
+        _check_display(screenshot=False)
+    _check_display(screenshot=True)  # a screenshot needs no display: offscreen
+    assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
+
+
+def test_screenshot_in_process(qtbot, qapp, tmp_path):
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "shot.png"
+    args = Namespace(data=None, screenshot=str(out), epochs=1, view="train", size="1024x640")
+    assert run_app(args) == 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1024, 640)
+    # not a blank picture: many distinct colours (plots, heatmap tiles, text)
+    colours = {image.pixel(x, y) for x in range(0, 1024, 7) for y in range(0, 640, 7)}
+    assert len(colours) > 200
+
+
+def test_unknown_view_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="--view"):
+        run_app(Namespace(data=None, screenshot=str(tmp_path / "x.png"), epochs=0, view="nope", size="1280x720"))
+
+
+def test_cli_screenshot_opens_fast_and_exits_cleanly(tmp_path):
+    """`python -m nnviz --screenshot`: the whole start-up (imports, bundled data, the
+    untrained network, one picture) in a few seconds, exit status 0, no thread warnings."""
+    out = tmp_path / "s.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NNVIZ_SETTINGS_DIR=str(tmp_path))
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "nnviz", "--screenshot", str(out), "--epochs", "0"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 10_000
+    assert "QThread" not in proc.stderr and "Traceback" not in proc.stderr
+    assert elapsed < 5.0, f"start-up to screenshot took {elapsed:.1f} s"
+
+
+def test_cli_bad_data_is_one_line_and_status_2(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NNVIZ_SETTINGS_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "nnviz", "--screenshot", str(tmp_path / "s.png"),
+                           "--data", str(tmp_path / "missing.pkl.gz")],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert "no such file" in proc.stderr and "Traceback" not in proc.stderr
