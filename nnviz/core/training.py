@@ -8,7 +8,8 @@ stop, single step), so a change takes effect at the next mini-batch. It yields:
   epoch: accuracy on the test (and validation) data, costs, seconds, eta, and
   read-only copies of the weights and biases;
 - :class:`ProgressSnapshot` within an epoch, about every ``progress_interval`` seconds
-  (or every ``progress_every`` mini-batches, which is deterministic);
+  (or every ``progress_every`` mini-batches, which is deterministic), and at least
+  ``progress_per_epoch`` times an epoch (so short epochs still show a live curve);
 - :class:`SettingChanged` when a live change of eta or cost takes effect.
 
 The same seed and the same controls give bit-for-bit the same epochs and changes.
@@ -74,6 +75,7 @@ class TrainConfig:
     dtype: str = "float64"
     progress_interval: float = 0.1
     progress_every: int | None = None
+    progress_per_epoch: int = 0
 
     def validated(self) -> TrainConfig:
         """A copy with every field checked and normalised (ConfigError otherwise)."""
@@ -89,6 +91,8 @@ class TrainConfig:
                 raise ConfigError(f"seed must be 0 or more, got {self.seed!r}")
         if self.progress_every is not None:
             _check_positive_int("progress_every", self.progress_every)
+        if self.progress_per_epoch:
+            _check_positive_int("progress_per_epoch", self.progress_per_epoch)
         return replace(
             self,
             sizes=tuple(parse_sizes(self.sizes)),
@@ -372,6 +376,9 @@ def train(
     m = config.mini_batch_size
     batches = (n + m - 1) // m
     step = start_epoch * batches
+    # at least progress_per_epoch snapshots an epoch, whatever the clock says
+    every = config.progress_every or (
+        max(1, batches // config.progress_per_epoch) if config.progress_per_epoch else None)
 
     def epoch_snapshot(done: int, train_cost: float, seconds: float) -> EpochSnapshot:
         _check_finite(net, done)
@@ -421,8 +428,8 @@ def train(
             since_progress += 1
             if k < n and (
                 controls.paused
-                or (since_progress >= config.progress_every if config.progress_every
-                    else now - last_progress >= config.progress_interval)
+                or (every and since_progress >= every)
+                or (not config.progress_every and now - last_progress >= config.progress_interval)
             ):
                 _check_finite(net, epoch + 1)
                 yield _progress(epoch, batch, batches, k, n, cost_sum, eta, cost, step, seconds,

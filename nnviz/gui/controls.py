@@ -34,6 +34,7 @@ ETA_STEP = 1.5          # Up / Down multiply / divide eta by this
 SLIDER_STEPS = 500      # slider positions across log10(0.001) .. log10(100)
 SEED_MAX = 2**31 - 1
 PROGRESS_INTERVAL = 1 / 30  # seconds between progress snapshots: a live cost curve even for short epochs
+PROGRESS_PER_EPOCH = 25  # ... and at least this many an epoch, however fast the epoch runs
 LOCKED_TIP = ("Locked while a run is in progress: changing this needs a new network. "
               "Press Reset (R) first.")
 
@@ -257,7 +258,8 @@ class ControlPanel(QWidget):
         return TrainConfig(
             sizes=(n_pixels, *self._hidden_sizes, n_outputs), epochs=self.epochs.value(),
             mini_batch_size=self.batch.value(), eta=self.eta.eta, cost=self.cost.currentData(),
-            seed=self.seed.value(), dtype=self.dtype.currentText(), progress_interval=PROGRESS_INTERVAL)
+            seed=self.seed.value(), dtype=self.dtype.currentText(), progress_interval=PROGRESS_INTERVAL,
+            progress_per_epoch=PROGRESS_PER_EPOCH)
 
     def set_values(self, *, eta: float | None = None, cost: str | None = None, epochs: int | None = None,
                    mini_batch_size: int | None = None, hidden: tuple[int, ...] | None = None,

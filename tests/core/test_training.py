@@ -237,3 +237,10 @@ def test_history_csv_and_json(tmp_path, small):
     assert len(doc["epochs"]) == 3 and doc["changes"][0]["new"] == 1.0
     assert isinstance(h.changes[0], SettingChanged)
     assert len(h.cost_curve) >= 6
+
+
+def test_progress_per_epoch_guarantees_a_live_curve(small):
+    # a clock that never moves: only the per-epoch minimum makes progress snapshots
+    cfg = TrainConfig(epochs=1, seed=2, progress_per_epoch=4)
+    progress = [s for s in train(cfg, small, clock=lambda: 0.0) if isinstance(s, ProgressSnapshot)]
+    assert [p.batch for p in progress] == [25, 50, 75]
