@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -154,12 +155,22 @@ class MainWindow(QMainWindow):
 
         central = QWidget()
         layout = QVBoxLayout(central)
-        layout.setContentsMargins(8, 6, 8, 4)
+        layout.setContentsMargins(8, 2, 8, 2)  # the tab bar above gives room enough
         layout.setSpacing(6)
         layout.addWidget(cards)
         layout.addWidget(self.messages)
         layout.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
+        # the central area is a tab per view of the lesson; the dashboard comes first
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("viewTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(central, "Training")
+        self.central_area = QWidget()
+        self.central_layout = QVBoxLayout(self.central_area)
+        self.central_layout.setContentsMargins(0, 0, 0, 0)
+        self.central_layout.setSpacing(0)
+        self.central_layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(self.central_area)
 
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
@@ -172,6 +183,10 @@ class MainWindow(QMainWindow):
         self.controls_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.panel.setMinimumWidth(250)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.controls_dock)
+
+    def add_view_tab(self, widget: QWidget, title: str) -> int:
+        """Add a view as a tab of the central area; returns its index."""
+        return self.tabs.addTab(widget, title)
 
     def _build_actions(self) -> None:
         def action(text: str, key: str | QKeySequence, tip: str, slot) -> QAction:
