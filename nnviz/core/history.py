@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,19 @@ CSV_FIELDS = ("epoch", "test_correct", "test_total", "test_accuracy", "validatio
 @dataclass
 class History:
     """What a run has yielded: every epoch snapshot, every live change, and the
-    running training cost as ``(position in epochs, cost)`` points."""
+    running training cost as ``(position in epochs, cost)`` points. With
+    ``keep_weights=False`` the epoch snapshots are kept without their weights (numbers
+    only: a long run then costs a few hundred bytes an epoch)."""
 
     epochs: list[EpochSnapshot] = field(default_factory=list)
     changes: list[SettingChanged] = field(default_factory=list)
     cost_curve: list[tuple[float, float]] = field(default_factory=list)
+    keep_weights: bool = True
 
     def add(self, snapshot: Any) -> None:
         if isinstance(snapshot, EpochSnapshot):
+            if not self.keep_weights:
+                snapshot = replace(snapshot, weights=(), biases=())
             self.epochs.append(snapshot)
             if snapshot.epochs_done and np.isfinite(snapshot.training_cost):
                 self.cost_curve.append((float(snapshot.epochs_done), snapshot.training_cost))

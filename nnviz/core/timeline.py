@@ -2,18 +2,21 @@
 of as many epochs as fit in a memory cap.
 
 A :class:`Timeline` keeps, per epoch, the metrics of its ``EpochSnapshot`` (accuracy,
-costs, eta, cost function, seconds) and float32 copies of the weights and biases, plus
-the live setting changes and where it branched from an earlier timeline.
+costs, eta, cost function, seconds) and copies of the weights and biases in the run's own
+precision, so that rewinding shows exactly that epoch and "continue from here" reproduces
+the run bit for bit; plus the live setting changes and where it branched from an earlier
+timeline.
 
 Memory: the default network [784, 30, 10] has 784*30 + 30 + 30*10 + 10 = 23,860
-parameters, 95,440 bytes (about 93 KiB) per epoch in float32; the book's 30 epochs take
-about 2.8 MiB, and the default cap of 64 MiB holds about 700 epochs. When adding an
-epoch would go over ``cap_bytes``, older epochs lose their weights (never their
-numbers) by thinning: the first epoch and the latest always keep theirs, and in between
-only every ``stride``-th epoch does, ``stride`` doubling (1, 2, 4, ...) each time the cap
-is reached. So the kept epochs stay evenly spread, ``nbytes <= cap_bytes`` always
-holds, and between half the cap and the cap is in use once thinning has begun. (If the
-cap cannot hold even two epochs, the first epoch's weights go, then the latest's.)
+parameters: 95,440 bytes (about 93 KiB) per epoch in float32, 186 KiB in float64. The
+book's 30 epochs take about 2.8 MiB (float32) or 5.5 MiB (float64), and the default cap of
+64 MiB holds about 700 (float32) or 350 (float64) epochs. When adding an epoch would go
+over ``cap_bytes``, older epochs lose their weights (never their numbers) by thinning: the
+first epoch and the latest always keep theirs, and in between only every ``stride``-th
+epoch does, ``stride`` doubling (1, 2, 4, ...) each time the cap is reached. So the kept
+epochs stay evenly spread, ``nbytes <= cap_bytes`` always holds, and between half the cap
+and the cap is in use once thinning has begun. (If the cap cannot hold even two epochs,
+the first epoch's weights go, then the latest's.)
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ __all__ = ["DEFAULT_CAP_BYTES", "Entry", "Timeline"]
 DEFAULT_CAP_BYTES = 64 * 2**20
 
 
-def _float32(arrays: Any) -> tuple[np.ndarray, ...]:
+def _frozen_copy(arrays: Any) -> tuple[np.ndarray, ...]:
+    """Read-only copies in the arrays' own (floating-point) precision."""
     out = []
     for a in arrays:
-        c = np.array(a, dtype=np.float32, copy=True, order="C")
+        a = np.asarray(a)
+        c = np.array(a, dtype=a.dtype if a.dtype.kind == "f" else np.float64, copy=True, order="C")
         c.flags.writeable = False
         out.append(c)
     return tuple(out)
@@ -47,7 +52,8 @@ class Entry:
     """One epoch of a :class:`Timeline`: the network after ``epochs_done`` epochs.
 
     The metrics are an ``EpochSnapshot``'s. ``weights[l]``: ``(sizes[l+1], sizes[l])``,
-    ``biases[l]``: ``(sizes[l+1], 1)``, read-only float32, or both None once thinned away.
+    ``biases[l]``: ``(sizes[l+1], 1)``, read-only, in the run's precision, or both None
+    once thinned away.
     """
 
     epochs_done: int
@@ -66,14 +72,14 @@ class Entry:
 
     @classmethod
     def from_snapshot(cls, snapshot: EpochSnapshot) -> Entry:
-        """The snapshot's metrics and float32 copies of its weights and biases."""
+        """The snapshot's metrics and exact copies of its weights and biases."""
         return cls(
             epochs_done=int(snapshot.epochs_done), test_correct=snapshot.test_correct,
             test_total=snapshot.test_total, validation_correct=snapshot.validation_correct,
             validation_total=snapshot.validation_total, training_cost=float(snapshot.training_cost),
             test_cost=float(snapshot.test_cost), eta=float(snapshot.eta), cost=snapshot.cost,
             seconds=float(snapshot.seconds), step=int(snapshot.step),
-            weights=_float32(snapshot.weights), biases=_float32(snapshot.biases))
+            weights=_frozen_copy(snapshot.weights), biases=_frozen_copy(snapshot.biases))
 
     @property
     def has_weights(self) -> bool:

@@ -12,10 +12,10 @@ SIZES = (784, 30, 10)
 EPOCH_BYTES = 4 * (784 * 30 + 30 + 30 * 10 + 10)     # 95,440: float32 [784, 30, 10]
 
 
-def snapshot(k, rng, sizes=SIZES, **kw):
-    """A cheap stand-in for epoch k of a run: random float64 weights, metrics from k."""
-    weights = tuple(rng.standard_normal((y, x)) for x, y in zip(sizes[:-1], sizes[1:]))
-    biases = tuple(rng.standard_normal((y, 1)) for y in sizes[1:])
+def snapshot(k, rng, sizes=SIZES, dtype=np.float32, **kw):
+    """A cheap stand-in for epoch k of a float32 run: random weights, metrics from k."""
+    weights = tuple(rng.standard_normal((y, x)).astype(dtype) for x, y in zip(sizes[:-1], sizes[1:]))
+    biases = tuple(rng.standard_normal((y, 1)).astype(dtype) for y in sizes[1:])
     for a in weights + biases:
         a.flags.writeable = False
     fields = dict(epochs_done=k, test_correct=100 + k, test_total=1000, validation_correct=50 + k,
@@ -41,6 +41,17 @@ def test_an_epoch_costs_93_kib():
     timeline, _ = run(1, DEFAULT_CAP_BYTES)
     assert timeline.nbytes == EPOCH_BYTES
     assert DEFAULT_CAP_BYTES // EPOCH_BYTES == 703     # "about 700 epochs" in the docstring
+
+
+def test_a_float64_run_is_kept_exactly_at_twice_the_cost():
+    rng = np.random.default_rng(0)
+    timeline = Timeline()
+    snap = snapshot(0, rng, dtype=np.float64)
+    timeline.add(snap)
+    assert timeline.nbytes == 2 * EPOCH_BYTES
+    for mine, theirs in zip(timeline.at(0).weights + timeline.at(0).biases, snap.weights + snap.biases):
+        assert mine.dtype == np.float64 and np.array_equal(mine, theirs)
+    assert DEFAULT_CAP_BYTES // (2 * EPOCH_BYTES) == 351     # "about 350 epochs" in the docstring
 
 
 def test_at_returns_exactly_that_epoch():

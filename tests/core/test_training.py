@@ -244,3 +244,13 @@ def test_progress_per_epoch_guarantees_a_live_curve(small):
     cfg = TrainConfig(epochs=1, seed=2, progress_per_epoch=4)
     progress = [s for s in train(cfg, small, clock=lambda: 0.0) if isinstance(s, ProgressSnapshot)]
     assert [p.batch for p in progress] == [25, 50, 75]
+
+
+def test_history_without_weights_keeps_the_numbers(small):
+    full, light = History(), History(keep_weights=False)
+    for snap in train(TrainConfig(epochs=2, seed=3), small):
+        full.add(snap)
+        light.add(snap)
+    assert [e.test_correct for e in light.epochs] == [e.test_correct for e in full.epochs]
+    assert all(e.weights == () and e.biases == () for e in light.epochs)
+    assert light.rows() == full.rows()
