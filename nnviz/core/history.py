@@ -26,19 +26,24 @@ CSV_FIELDS = ("epoch", "test_correct", "test_total", "test_accuracy", "validatio
 @dataclass
 class History:
     """What a run has yielded: every epoch snapshot, every live change, and the
-    running training cost as ``(position in epochs, cost)`` points. With
-    ``keep_weights=False`` the epoch snapshots are kept without their weights (numbers
-    only: a long run then costs a few hundred bytes an epoch)."""
+    running training cost as ``(position in epochs, cost)`` points.
+
+    ``keep_weights``: "all" keeps every epoch snapshot whole; "last" keeps the weights of
+    the latest epoch only (older epochs keep their numbers: a long run then costs a few
+    hundred bytes an epoch, and a capped Timeline can hold the weights); "none" keeps
+    numbers only."""
 
     epochs: list[EpochSnapshot] = field(default_factory=list)
     changes: list[SettingChanged] = field(default_factory=list)
     cost_curve: list[tuple[float, float]] = field(default_factory=list)
-    keep_weights: bool = True
+    keep_weights: str = "all"
 
     def add(self, snapshot: Any) -> None:
         if isinstance(snapshot, EpochSnapshot):
-            if not self.keep_weights:
-                snapshot = replace(snapshot, weights=(), biases=())
+            if self.keep_weights == "none":
+                snapshot = _numbers_only(snapshot)
+            elif self.keep_weights == "last" and self.epochs:
+                self.epochs[-1] = _numbers_only(self.epochs[-1])
             self.epochs.append(snapshot)
             if snapshot.epochs_done and np.isfinite(snapshot.training_cost):
                 self.cost_curve.append((float(snapshot.epochs_done), snapshot.training_cost))
@@ -80,6 +85,10 @@ class History:
         doc = {"epochs": self.rows(), "changes": [asdict(c) for c in self.changes]}
         with _atomic(path, "w") as f:
             json.dump(doc, f, indent=1, allow_nan=True)
+
+
+def _numbers_only(snapshot: EpochSnapshot) -> EpochSnapshot:
+    return replace(snapshot, weights=(), biases=()) if snapshot.weights else snapshot
 
 
 class _atomic:

@@ -247,10 +247,11 @@ def test_progress_per_epoch_guarantees_a_live_curve(small):
 
 
 def test_history_without_weights_keeps_the_numbers(small):
-    full, light = History(), History(keep_weights=False)
+    full, last, light = History(), History(keep_weights="last"), History(keep_weights="none")
     for snap in train(TrainConfig(epochs=2, seed=3), small):
-        full.add(snap)
-        light.add(snap)
+        for h in (full, last, light):
+            h.add(snap)
     assert [e.test_correct for e in light.epochs] == [e.test_correct for e in full.epochs]
     assert all(e.weights == () and e.biases == () for e in light.epochs)
-    assert light.rows() == full.rows()
+    assert all(e.weights == () for e in last.epochs[:-1]) and last.epochs[-1].numbers() == full.epochs[-1].numbers()
+    assert light.rows() == full.rows() == last.rows()
