@@ -139,7 +139,8 @@ def load_network(path: str | os.PathLike) -> tuple[Network, dict[str, Any], list
     if not path.is_file():
         raise DataError(f"no such file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        # open the file ourselves: np.load leaks its handle when the zip is damaged
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             files = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
         raise DataError(f"{path.name} is not a saved nnviz network (or it is truncated): {e}") from None

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "nnviz"
 APPLICATION = "nnviz"
-VIEWS = ("train",)
+VIEWS = ("train", "draw", "errors", "saturation", "race", "presentation")
 SCREENSHOT_TIMEOUT_S = 600
 SETTINGS_ENV = "NNVIZ_SETTINGS_DIR"  # put nnviz.ini here instead of the user's config folder
 
@@ -71,9 +71,11 @@ def make_app() -> Any:
     return app
 
 
-def run_app(args: Any) -> int:
+def run_app(args: Any, recipe: Any = None) -> int:
     """Open the main window (``args.data``: None -> last used or bundled). With
-    ``args.screenshot``: train ``args.epochs`` (default 1) epochs, save the window and exit."""
+    ``args.screenshot``: train ``args.epochs`` (default 1) epochs, save the window and exit.
+    With ``recipe`` (``nnviz replay``): load its data and play it back, pauses
+    ``args.speed`` times faster."""
     size = parse_size(getattr(args, "size", "1280x720") or "1280x720")
     screenshot = getattr(args, "screenshot", None)
     view = getattr(args, "view", "train") or "train"
@@ -85,10 +87,11 @@ def run_app(args: Any) -> int:
 
     if screenshot:
         window = MainWindow(getattr(args, "data", None) or "bundled", settings=None)
-        shooter = Screenshot(window, Path(screenshot), getattr(args, "epochs", None), size)
+        shooter = Screenshot(window, Path(screenshot), getattr(args, "epochs", None), size, view=view)
         return shooter.run(app)
 
-    window = MainWindow(getattr(args, "data", None), settings=open_settings())
+    source = recipe.data if recipe is not None else getattr(args, "data", None)
+    window = MainWindow(source, settings=open_settings())
     if window.settings is None or window.settings.value("window/geometry") is None:
         screen = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
         w, h = size
@@ -97,6 +100,8 @@ def run_app(args: Any) -> int:
         window.resize(w, h)
     app.aboutToQuit.connect(window.close)  # however the app quits, threads stop first
     window.show()
+    if recipe is not None:  # plays once the recipe's data is loaded
+        window.lesson.play(recipe, speed=float(getattr(args, "speed", 1.0) or 1.0))
     window.start()
     return app.exec()
 
@@ -104,8 +109,10 @@ def run_app(args: Any) -> int:
 class Screenshot:
     """Drives the window for ``--screenshot``: load, train N epochs, grab, quit."""
 
-    def __init__(self, window: Any, path: Path, epochs: int | None, size: tuple[int, int]) -> None:
+    def __init__(self, window: Any, path: Path, epochs: int | None, size: tuple[int, int],
+                 view: str = "train") -> None:
         self.window = window
+        self.view = view
         self.path = path
         self.epochs = 1 if epochs is None else int(epochs)
         self.size = size
@@ -146,12 +153,17 @@ class Screenshot:
         if self._started:
             return
         self._started = True
+        if self.view == "race":  # the book's three learning rates, raced for --epochs epochs
+            self.window.race.screenshot(max(1, self.epochs), self._grab_soon)
+            return
+        if self.view == "presentation":
+            self.window.presenter.enter(fullscreen=False)
         if self.epochs > 0:
             self.window.panel.set_values(epochs=self.epochs)
             self.window.toggle_run()
 
     def _on_epochFinished(self, snap: Any) -> None:
-        if self.epochs == 0 and snap.epochs_done == 0:
+        if self.epochs == 0 and snap.epochs_done == 0 and self.view != "race":
             self._grab_soon()
 
     def _on_runFinished(self) -> None:
@@ -167,6 +179,9 @@ class Screenshot:
         if self._grabbing:
             return
         self._grabbing = True
+        if self.view in ("draw", "errors", "saturation"):  # the inspector's tabs: wait for the analysis
+            self.window.inspector.prepare_screenshot(self.view, lambda: QTimer.singleShot(150, self._grab))
+            return
         QTimer.singleShot(150, self._grab)
 
     def _grab(self) -> None:

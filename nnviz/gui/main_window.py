@@ -38,9 +38,15 @@ from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged
 from nnviz.gui.controls import ETA_STEP, ControlPanel
 from nnviz.gui.data_dialog import DataChooser, DataLoader, DownloadProgressDialog, Loader, describe_source
 from nnviz.gui.heatmaps import HeatmapView
+from nnviz.gui.inspector import Inspector
 from nnviz.gui.plots import AccuracyPlot, CostPlot
 from nnviz.gui.widgets import MessageBar, MetricCard, captioned
 from nnviz.gui.worker import TrainingController, WeightsSample
+from nnviz.gui.export import Exports
+from nnviz.gui.lesson import Lesson
+from nnviz.gui.network_file import NetworkFiles
+from nnviz.gui.presentation import Presenter
+from nnviz.gui.race_view import RaceView
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +83,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(WINDOW_TITLE)
         self.setObjectName("nnvizMainWindow")
         self.settings = settings
-        self.history = History()
+        self.history = History(keep_weights="last")  # the Timeline keeps earlier weights, capped
         self.data: Any = None
         self.source: str | None = None
         self._failed = False
@@ -106,6 +112,8 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_actions()
         self._build_status_bar()
+        self.inspector = Inspector(self)  # the Draw, Errors and Saturation tabs and the time slider
+        self._build_race_and_files()      # the Race tab (after those), presentation mode, files
 
         # one timer draws whatever changed since the last frame
         self._min_frame_interval = 1.0 / redraw_hz
@@ -227,7 +235,7 @@ class MainWindow(QMainWindow):
         bar.addAction(self.about_action)
 
         menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
+        self.file_menu = file_menu = menu.addMenu("&File")
         file_menu.addAction(self.data_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -235,10 +243,37 @@ class MainWindow(QMainWindow):
         for a in (self.start_action, self.step_action, self.step_epoch_action, self.stop_action,
                   self.reset_action, self.eta_up_action, self.eta_down_action):
             run_menu.addAction(a)
-        view_menu = menu.addMenu("&View")
+        self.view_menu = view_menu = menu.addMenu("&View")
         view_menu.addAction(self.controls_dock.toggleViewAction())
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
+
+    def _build_race_and_files(self) -> None:
+        """The Race tab, presentation mode, networks and lessons saved and opened, exports."""
+        self.race = RaceView(lambda: self.data, self._config)
+        self.race_tab = self.add_view_tab(self.race, "Race")
+        self.race.raceStarted.connect(self._on_raceStarted)
+        self.presenter = Presenter(self)
+        self.network_files = NetworkFiles(self)
+        self.lesson = Lesson(self)
+        self.exports = Exports(self)
+        m, before = self.file_menu, self.data_action
+        for item in (self.network_files.open_action, self.network_files.save_action, None,
+                     self.lesson.open_action, self.lesson.save_action, None, *self.exports.menus(), None):
+            if item is None:
+                m.insertSeparator(before)
+            elif isinstance(item, QAction):
+                m.insertAction(before, item)
+            else:
+                m.insertMenu(before, item)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.presenter.toggle_action)
+        self.view_menu.addAction(self.presenter.clicker_eta_action)
+
+    def _on_raceStarted(self) -> None:
+        if self.controller.state == "running":  # both would share the two cores
+            self.controller.pause()
+            self.statusBar().showMessage("Training paused while the race runs.", 5000)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -339,6 +374,33 @@ class MainWindow(QMainWindow):
         self._set_target_epochs(config.epochs)
         self._update_status_eta(config.eta)
         self._update_actions()
+
+    def prepare_run(self, config, *, start: EpochSnapshot | None = None, earlier=(),
+                    schedule: dict | None = None, controls=None) -> bool:
+        """Drop the current run and prepare ``config`` (paused): from ``start`` (e.g. an opened
+        network, with ``earlier`` epochs of its history drawn first), or with a lesson's
+        ``schedule`` and ``controls``. False (and a message) if it cannot start."""
+        self._rebuild_timer.stop()
+        if self.data is None:
+            return False
+        self.controller.shutdown()
+        self._clear_views()
+        self._failed = False
+        for snap in earlier:
+            self.history.add(snap)
+            self.accuracy.add_epoch(snap)
+            self.cost.add_epoch(snap)
+        try:
+            config = self.controller.prepare(config, self.data, start=start, schedule=schedule, controls=controls)
+        except ConfigError as e:
+            self.messages.show_message(f"Cannot start: {e}")
+            self._update_actions()
+            return False
+        self.messages.hide()
+        self._set_target_epochs(config.epochs)
+        self._update_status_eta(config.eta)
+        self._update_actions()
+        return True
 
     def _config(self):
         n_pixels = self.data.train_images.shape[1] if self.data is not None else 784
@@ -475,7 +537,9 @@ class MainWindow(QMainWindow):
         self.history.add(snap)
         self.accuracy.add_epoch(snap)
         self.cost.add_epoch(snap)
-        self.heatmaps.set_weights(snap.weights)
+        if self.inspector.live:  # else the heatmaps show a rewound epoch
+            self.heatmaps.set_weights(snap.weights)
+        self.inspector.add_epoch(snap)
         self._cards_dirty = True
         self._last_epoch = snap
 
@@ -486,10 +550,13 @@ class MainWindow(QMainWindow):
         self._cards_dirty = True
 
     def _on_weightsSampled(self, sample: WeightsSample) -> None:
-        self.heatmaps.set_weights(sample.weights)
+        if self.inspector.live:
+            self.heatmaps.set_weights(sample.weights)
+        self.inspector.add_sample(sample)
 
     def _on_settingChanged(self, change: SettingChanged) -> None:
         self.history.add(change)
+        self.inspector.add_change(change)
         self.accuracy.add_change(change)
         self.cost.add_change(change)
         if change.name == "eta":
@@ -534,6 +601,7 @@ class MainWindow(QMainWindow):
         if self._cards_dirty:
             self._cards_dirty = False
             self._render_cards()
+        self.inspector.render()
         self.viewsRendered.emit()
 
     def _render_cards(self) -> None:
@@ -577,10 +645,11 @@ class MainWindow(QMainWindow):
         self._cards_dirty = True
 
     def _clear_views(self) -> None:
-        self.history = History()
+        self.history = History(keep_weights="last")  # the Timeline keeps earlier weights, capped
         self.accuracy.clear()
         self.cost.clear()
         self.heatmaps.clear()
+        self.inspector.clear()
         self._last_epoch = self._last_progress = None
         self._skip_epoch = None
         self._cards_dirty = True
@@ -655,7 +724,11 @@ class MainWindow(QMainWindow):
         self.redraw_timer.stop()
         self._frame_end_timer.stop()
         self._rebuild_timer.stop()
+        self.lesson.shutdown()
+        self.race.shutdown()
+        self.presenter.leave()  # before the settings save the window's geometry
         self.controller.shutdown()
+        self.inspector.shutdown()
         self.loader.shutdown()
         self._close_progress()
         self.save_settings()

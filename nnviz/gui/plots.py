@@ -116,7 +116,7 @@ class AccuracyPlot(_EpochPlot):
 
     caption = ("How many test digits the network classifies correctly after each epoch "
                "(0 = the untrained network, about 10%: guessing). The dashed line is the "
-               "book's 95%. Purple lines mark a change of η.")
+               "book's 95%. Purple lines mark a change of η or of the cost function.")
 
     def __init__(self) -> None:
         super().__init__(_plot_widget("accuracy (%)"))

@@ -38,14 +38,16 @@ WEIGHTS_INTERVAL = 0.5  # seconds between weight samples sent within an epoch
 
 @dataclass(frozen=True, eq=False)
 class WeightsSample:
-    """Read-only copies of the first two weight matrices, taken within an epoch.
+    """Read-only copies of the network's weights and biases, taken within an epoch.
 
-    ``weights[0]``: ``(sizes[1], sizes[0])``; ``weights[1]`` (if any): ``(sizes[2], sizes[1])``.
+    ``weights[l]``: ``(sizes[l+1], sizes[l])``, ``biases[l]``: ``(sizes[l+1], 1)`` (every
+    layer: the draw pad feeds its digit through the whole network).
     ``position`` is where on the epochs axis the sample was taken.
     """
 
     position: float
     weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...] = ()
 
 
 class TrainingWorker(QObject):
@@ -60,12 +62,14 @@ class TrainingWorker(QObject):
     finished = Signal()
 
     def __init__(self, config: TrainConfig, data: Any, controls: Controls, *,
-                 start: EpochSnapshot | None = None, weights_interval: float = WEIGHTS_INTERVAL) -> None:
+                 start: EpochSnapshot | None = None, weights_interval: float = WEIGHTS_INTERVAL,
+                 schedule: dict | None = None) -> None:
         super().__init__()
         self.config = config
         self.data = data
         self.controls = controls
         self.start = start
+        self.schedule = schedule  # {step: [(name, value)]}: a lesson's changes, replayed exactly
         self.weights_interval = weights_interval
 
     @Slot()
@@ -90,7 +94,8 @@ class TrainingWorker(QObject):
             net.weights, net.biases = self.start.weights, self.start.biases
             start_epoch = self.start.epochs_done
         last_sample = time.perf_counter()
-        for snap in train(self.config, self.data, self.controls, network=net, start_epoch=start_epoch):
+        for snap in train(self.config, self.data, self.controls, network=net, start_epoch=start_epoch,
+                          schedule=self.schedule):
             self.snapshotReady.emit(snap)
             if isinstance(snap, ProgressSnapshot):
                 self.progressed.emit(snap)
@@ -110,7 +115,7 @@ def _sample(net: Any, position: float) -> WeightsSample:
         c = np.array(a, copy=True)
         c.flags.writeable = False
         return c
-    return WeightsSample(position, tuple(frozen(w) for w in net.weights[:2]))
+    return WeightsSample(position, tuple(frozen(w) for w in net.weights), tuple(frozen(b) for b in net.biases))
 
 
 class _Relay(QObject):
@@ -144,6 +149,7 @@ class TrainingController(QObject):
     failed = Signal(str)
     stateChanged = Signal(str)
     runFinished = Signal()
+    paced = Signal(str)  # the user's 'pause', 'resume', 'step' or 'step_epoch' (a lesson records it)
 
     def __init__(self, parent: QObject | None = None, *, weights_interval: float = WEIGHTS_INTERVAL) -> None:
         super().__init__(parent)
@@ -176,7 +182,8 @@ class TrainingController(QObject):
             self.stateChanged.emit(state)
 
     # ---------------------------------------------------------------- commands
-    def prepare(self, config: TrainConfig, data: Any, *, start: EpochSnapshot | None = None) -> TrainConfig:
+    def prepare(self, config: TrainConfig, data: Any, *, start: EpochSnapshot | None = None,
+                schedule: dict | None = None, controls: Controls | None = None) -> TrainConfig:
         """Drop any run and start a new one, paused before its first mini-batch.
 
         The worker yields the untrained network's epoch snapshot at once (or, with
@@ -186,10 +193,12 @@ class TrainingController(QObject):
         config = config.validated()
         self.shutdown()
         self.config = config
-        self.controls = Controls(eta=config.eta, cost=config.cost, epochs=config.epochs, paused=True)
+        # ``controls`` (paused, e.g. a lesson replay's) replaces the new run's own
+        self.controls = controls or Controls(eta=config.eta, cost=config.cost, epochs=config.epochs, paused=True)
         thread = QThread()
         thread.setObjectName("nnviz-training")
-        worker = TrainingWorker(config, data, self.controls, start=start, weights_interval=self.weights_interval)
+        worker = TrainingWorker(config, data, self.controls, start=start, weights_interval=self.weights_interval,
+                                schedule=schedule)
         worker.moveToThread(thread)
         relay = _Relay(self)
         relay.attach(worker)
@@ -209,23 +218,27 @@ class TrainingController(QObject):
         if self.controls is not None and self._state in ("ready", "paused"):
             self.controls.resume()
             self._set_state("running")
+            self.paced.emit("resume")
 
     def pause(self) -> None:
         if self.controls is not None and self._state == "running":
             self.controls.pause()
             self._set_state("paused")
+            self.paced.emit("pause")
 
     def step(self) -> None:
         """Run exactly one mini-batch, then stay paused."""
         if self.controls is not None and self._state in ("ready", "running", "paused"):
             self.controls.step()
             self._set_state("paused")
+            self.paced.emit("step")
 
     def step_epoch(self) -> None:
         """Run to the end of the current epoch, then stay paused."""
         if self.controls is not None and self._state in ("ready", "running", "paused"):
             self.controls.step_epoch()
             self._set_state("paused")
+            self.paced.emit("step_epoch")
 
     def set_eta(self, eta: float) -> None:
         if self.controls is not None:

@@ -129,3 +129,15 @@ def test_core_and_headless_run_load_no_qt():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("Epoch 0: ")
+
+
+def test_truncated_model_is_refused_without_leaking_a_file(tmp_path):
+    net = Network([784, 10, 10], seed=1)
+    save_network(tmp_path / "ok.npz", net)
+    data = (tmp_path / "ok.npz").read_bytes()
+    for cut in (20, len(data) // 2, len(data) - 30):
+        bad = tmp_path / f"cut{cut}.npz"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(Exception) as info:   # filterwarnings=error turns a leaked handle into a failure
+            load_network(bad)
+        assert type(info.value).__name__ == "DataError"
