@@ -9,7 +9,9 @@ stop, single step), so a change takes effect at the next mini-batch. It yields:
   read-only copies of the weights and biases;
 - :class:`ProgressSnapshot` within an epoch, about every ``progress_interval`` seconds
   (or every ``progress_every`` mini-batches, which is deterministic), and at least
-  ``progress_per_epoch`` times an epoch (so short epochs still show a live curve);
+  up to ``progress_per_epoch`` times an epoch when epochs are shorter than that many
+  intervals (so short epochs still show a live curve), but never more often than
+  every third of ``progress_interval``;
 - :class:`SettingChanged` when a live change of eta or cost takes effect.
 
 The same seed and the same controls give bit-for-bit the same epochs and changes.
@@ -120,6 +122,7 @@ class Controls:
         self._stop = False
         self._steps = 0            # mini-batches allowed while paused
         self._step_epoch = False   # while paused: run to the end of the current epoch
+        self._held_until = 0.0     # a brief, unreported hold (see hold())
 
     # settings
     @property
@@ -193,9 +196,26 @@ class Controls:
             self._step_epoch = True
             self._cond.notify_all()
 
+    def hold(self, seconds: float = 0.1) -> None:
+        """Hold training for at most ``seconds`` (until :meth:`release`), unreported.
+
+        For a GUI drawing a frame: while the training loop waits it does not compete for
+        Python's GIL, so the frame is drawn at full speed instead of taking turns with
+        training. The limit makes a forgotten release harmless."""
+        with self._cond:
+            self._held_until = time.monotonic() + max(0.0, seconds)
+
+    def release(self) -> None:
+        """End a :meth:`hold` early."""
+        with self._cond:
+            self._held_until = 0.0
+            self._cond.notify_all()
+
     # used by the training loop
     def _may_run(self) -> bool:
         """True if one more mini-batch may run now (consumes a single step)."""
+        if self._held_until:
+            self._wait_hold()
         if self._stop:
             return False
         if not self._paused:
@@ -207,6 +227,15 @@ class Controls:
                 self._steps -= 1
                 return True
             return False
+
+    def _wait_hold(self) -> None:
+        with self._cond:
+            while not self._stop:
+                left = self._held_until - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            self._held_until = 0.0
 
     def _wait(self, timeout: float) -> None:
         with self._cond:
@@ -376,9 +405,9 @@ def train(
     m = config.mini_batch_size
     batches = (n + m - 1) // m
     step = start_epoch * batches
-    # at least progress_per_epoch snapshots an epoch, whatever the clock says
-    every = config.progress_every or (
-        max(1, batches // config.progress_per_epoch) if config.progress_per_epoch else None)
+    # progress_per_epoch snapshots an epoch even when epochs are short, within a rate cap
+    per_epoch = max(1, batches // config.progress_per_epoch) if config.progress_per_epoch else 0
+    min_gap = config.progress_interval / 3
 
     def epoch_snapshot(done: int, train_cost: float, seconds: float) -> EpochSnapshot:
         _check_finite(net, done)
@@ -428,8 +457,9 @@ def train(
             since_progress += 1
             if k < n and (
                 controls.paused
-                or (every and since_progress >= every)
-                or (not config.progress_every and now - last_progress >= config.progress_interval)
+                or (since_progress >= config.progress_every if config.progress_every
+                    else now - last_progress >= config.progress_interval
+                    or (per_epoch and since_progress >= per_epoch and now - last_progress >= min_gap))
             ):
                 _check_finite(net, epoch + 1)
                 yield _progress(epoch, batch, batches, k, n, cost_sum, eta, cost, step, seconds,

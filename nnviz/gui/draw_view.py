@@ -306,8 +306,7 @@ class DrawView(QWidget):
     def set_network(self, weights, biases, note: str = "") -> None:
         """The network to feed the drawing through (``weights[l]``: ``(sizes[l+1], sizes[l])``)."""
         self._weights, self._biases = tuple(weights), tuple(biases)
-        if note != self.weights_note.text():
-            self.weights_note.setText(note)
+        self.note = note  # shown at the next render: a label's new text re-lays out the window
         self.dirty = True
 
     def clear_network(self) -> None:
@@ -326,10 +325,14 @@ class DrawView(QWidget):
             return x, None
         return x, activations(self._weights, self._biases, x.reshape(1, -1))
 
+    note = ""
+
     def render(self) -> None:
         if not self.dirty:
             return
         self.dirty = False
+        if self.note != self.weights_note.text():
+            self.weights_note.setText(self.note)
         x, layers = self.compute()
         self.input_image.setImage(x, autoLevels=False, levels=(0, 1))
         if layers is None:

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 REDRAW_HZ = 20
 FRAME_BUDGET = 0.06       # at most this share of the GUI thread's time goes into drawing
 MAX_FRAME_INTERVAL = 0.5  # seconds: draw at least twice a second
+FRAME_HOLD_LIMIT = 0.1    # seconds training may be held for one frame at most
 WINDOW_TITLE = ("nnviz: watch a network learn digits (Nielsen, Neural Networks and Deep Learning, ch. 1) "
                 "· MNIST data: LeCun, Cortes & Burges, CC BY-SA 3.0")
 ABOUT = f"""<h3>nnviz {__version__}</h3>
@@ -584,11 +585,18 @@ class MainWindow(QMainWindow):
 
     def _on_redraw_timer_timeout(self) -> None:
         self._frame_start = time.thread_time()  # CPU time: waits for the GIL do not count
+        controls = self.controller.controls
+        if controls is not None:
+            # training waits while the frame is drawn, instead of taking turns with it
+            # for Python's GIL (which would make every frame take twice as long)
+            controls.hold(FRAME_HOLD_LIMIT)
         self.render_views()
         self._frame_end_timer.start()
 
     def _on_frame_end_timer_timeout(self) -> None:
         """Schedule the next frame: the costlier this one was, the later."""
+        if self.controller.controls is not None:
+            self.controller.controls.release()
         cost = time.thread_time() - self._frame_start
         self.frame_interval = min(max(self._min_frame_interval, cost / FRAME_BUDGET), MAX_FRAME_INTERVAL)
         self.redraw_timer.start(int(1000 * self.frame_interval))

@@ -1,6 +1,7 @@
 """The training generator: snapshots, live controls, determinism, resuming."""
 
 import dataclasses
+import itertools
 import threading
 import warnings
 
@@ -239,11 +240,17 @@ def test_history_csv_and_json(tmp_path, small):
     assert len(h.cost_curve) >= 6
 
 
-def test_progress_per_epoch_guarantees_a_live_curve(small):
-    # a clock that never moves: only the per-epoch minimum makes progress snapshots
-    cfg = TrainConfig(epochs=1, seed=2, progress_per_epoch=4)
-    progress = [s for s in train(cfg, small, clock=lambda: 0.0) if isinstance(s, ProgressSnapshot)]
+def test_progress_per_epoch_gives_short_epochs_a_live_curve_within_a_rate_cap(small):
+    def ticking(dt):
+        ticks = itertools.count()
+        return lambda: dt * next(ticks)
+    # 10 ms a clock call (two calls a mini-batch): 4 snapshots an epoch, none more
+    cfg = TrainConfig(epochs=1, seed=2, progress_per_epoch=4, progress_interval=1.0)
+    progress = [s for s in train(cfg, small, clock=ticking(0.01)) if isinstance(s, ProgressSnapshot)]
     assert [p.batch for p in progress] == [25, 50, 75]
+    # but never more often than a third of the interval: a clock that barely moves gives none
+    progress = [s for s in train(cfg, small, clock=ticking(1e-6)) if isinstance(s, ProgressSnapshot)]
+    assert progress == []
 
 
 def test_history_without_weights_keeps_the_numbers(small):
@@ -255,3 +262,28 @@ def test_history_without_weights_keeps_the_numbers(small):
     assert all(e.weights == () and e.biases == () for e in light.epochs)
     assert all(e.weights == () for e in last.epochs[:-1]) and last.epochs[-1].numbers() == full.epochs[-1].numbers()
     assert light.rows() == full.rows() == last.rows()
+
+
+def test_hold_pauses_training_briefly_and_unreported(small):
+    controls = Controls(eta=3.0)
+    gen = train(TrainConfig(epochs=1, seed=2, progress_every=10), small, controls)
+    next(gen)                                     # the untrained network
+    controls.hold(5.0)
+    box = []
+    t = threading.Thread(target=lambda: box.append(next(gen)))
+    t.start()
+    t.join(0.3)
+    assert t.is_alive() and not box               # held: no mini-batch runs
+    controls.release()
+    t.join(5)
+    assert isinstance(box[0], ProgressSnapshot) and box[0].batch == 10 and not box[0].paused
+    # a forgotten release expires by itself
+    controls.hold(0.05)
+    assert isinstance(next(gen), ProgressSnapshot)
+    # stop wakes a held loop
+    controls.hold(5.0)
+    t = threading.Thread(target=lambda: box.append(list(gen)))
+    t.start()
+    controls.stop()
+    t.join(5)
+    assert not t.is_alive()

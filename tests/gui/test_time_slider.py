@@ -169,5 +169,5 @@ def test_a_100_epoch_history_stays_within_its_cap(qtbot, window, cap_mib):
     ins.show_epoch(thinned)
     near = tl.nearest(thinned)
     np.testing.assert_array_equal(w.heatmaps._weights[0], near.weights[0])
-    assert "thinned" in ins.draw.weights_note.text()
+    assert "thinned" in ins.draw.note
     assert w.cards["accuracy"].value.text() == f"{100 * tl.at(thinned).test_accuracy:.1f} %"
