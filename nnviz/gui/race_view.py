@@ -174,6 +174,7 @@ class RaceController(QObject):
         if self._thread is None:
             return
         self._join()
+        self._drop_relay()  # an epoch the race finished while stopping is not shown
         self.runningChanged.emit(False)
         self.raceFinished.emit()
 
@@ -181,12 +182,16 @@ class RaceController(QObject):
         """Stop the race and drop its signals still queued."""
         was_running = self._thread is not None
         self._join()
+        self._drop_relay()
+        if was_running:
+            self.runningChanged.emit(False)
+
+    def _drop_relay(self) -> None:
+        """Forget the race's signals still queued (Qt drops events to a deleted receiver)."""
         if self._relay is not None:
             self._relay.blockSignals(True)
             self._relay.deleteLater()
             self._relay = None
-        if was_running:
-            self.runningChanged.emit(False)
 
     def _join(self) -> None:
         if self.race is not None:
