@@ -37,10 +37,11 @@ def tiled(n_train: int) -> Dataset:
 
 
 def config(epochs: int) -> TrainConfig:
-    from nnviz.gui.controls import PROGRESS_INTERVAL
+    from nnviz.gui.controls import PROGRESS_INTERVAL, PROGRESS_PER_EPOCH
 
     # exactly what the window trains with (progress snapshots included)
-    return TrainConfig(epochs=epochs, mini_batch_size=10, eta=3.0, seed=1, progress_interval=PROGRESS_INTERVAL)
+    return TrainConfig(epochs=epochs, mini_batch_size=10, eta=3.0, seed=1, progress_interval=PROGRESS_INTERVAL,
+                       progress_per_epoch=PROGRESS_PER_EPOCH)
 
 
 def headless(data: Dataset, epochs: int) -> float:
