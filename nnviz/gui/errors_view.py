@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLa
 
 from nnviz.core.analysis import CONFIDENT_MISTAKES_EXPLAINED, CONFUSION_EXPLAINED, ErrorAnalysis, confusion_caption
 from nnviz.gui import style
+from nnviz.gui.widgets import image_view
 
 TILE = 28
 
@@ -151,15 +152,7 @@ class DigitGallery(QWidget):
         self.title.setObjectName("viewTitle")
         self.note = QLabel("")
         self.note.setObjectName("caption")
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.ci.setContentsMargins(0, 0, 0, 0)
-        self.view = self.graphics.addViewBox(row=0, col=0)
-        self.view.setAspectLocked(True)
-        self.view.invertY(True)
-        self.view.setMouseEnabled(x=False, y=False)
-        self.view.setMenuEnabled(False)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.view.addItem(self.image)
+        self.graphics, self.view, self.image = image_view()
         self.texts: list[pg.TextItem] = []
         for _ in range(capacity):
             item = pg.TextItem("", anchor=(0.5, 0.0), color=style.MUTED)

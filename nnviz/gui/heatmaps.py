@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from nnviz.gui import style
+from nnviz.gui.widgets import image_view
 from nnviz.gui.mosaic import TILE, grid_shape, nice_level, symmetric_level, tile_at, tile_mosaic
 
 GAP = 1
@@ -52,15 +53,7 @@ class HeatmapView(QWidget):
         self.mode.setToolTip("Show each weight, or how much it has changed since training began "
                              "(the random starting weights hide what was learned).")
         self.mode.currentIndexChanged.connect(self._on_mode_currentIndexChanged)
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
-        self.view = self.graphics.addViewBox(row=0, col=0)
-        self.view.setAspectLocked(True)
-        self.view.invertY(True)
-        self.view.setMouseEnabled(x=False, y=False)
-        self.view.setMenuEnabled(False)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.view.addItem(self.image)
+        self.graphics, self.view, self.image = image_view(margin=2)
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=style.HEATMAP_COLORMAP, interactive=False,
                                         width=14, label="weight", colorMapMenu=False)
         self.colorbar.setImageItem(self.image)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QFileDialog
 from nnviz.core.errors import NnvizError
 from nnviz.core.recipe import Event, Recipe, RecipeRecorder, load_recipe
 from nnviz.core.training import Controls, EpochSnapshot, ProgressSnapshot, SettingChanged
+from nnviz.gui.widgets import ask_save_path
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +144,8 @@ class Lesson(QObject):
         return True
 
     def ask_save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save lesson",
-                                              str(Path(self._last_folder) / "lesson.json"), LESSON_FILTER)
+        path = ask_save_path(self.window, "Save lesson", self._last_folder, "lesson.json", LESSON_FILTER)
         if path:
-            if not path.lower().endswith(".json"):
-                path += ".json"
             self._last_folder = str(Path(path).parent)
             self.save(path)
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog
 from nnviz.core.errors import DataError, NnvizError
 from nnviz.core.history import load_network, save_network
 from nnviz.core.training import EpochSnapshot, TrainConfig, build_network, check_data_fits
+from nnviz.gui.widgets import ask_save_path
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +108,8 @@ class NetworkFiles:
         return True
 
     def ask_save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save network",
-                                              str(Path(self._last_folder) / "network.npz"), NETWORK_FILTER)
+        path = ask_save_path(self.window, "Save network", self._last_folder, "network.npz", NETWORK_FILTER)
         if path:
-            if not path.lower().endswith(".npz"):
-                path += ".npz"
             self._last_folder = str(Path(path).parent)
             self.save(path)
 

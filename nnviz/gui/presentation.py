@@ -45,16 +45,16 @@ SYMBOL_SCALE = 1.6
 RESCAN_MS = 1000
 SPLIT = (0.58, 0.42)  # the dashboard's plots : heatmaps, in presentation mode
 
-STYLESHEET = f"""
-QWidget {{ font-size: 20px; }}
-QLabel#cardValue {{ font-size: 44px; font-weight: 600; }}
-QLabel#cardTitle {{ font-size: 20px; }}
-QLabel#caption {{ font-size: 20px; }}
-QLabel#viewTitle {{ font-size: 26px; font-weight: 600; }}
-QTabBar::tab {{ font-size: 20px; padding: 4px 10px; }}
-QToolButton {{ font-size: 22px; padding: 6px 14px; }}
-QStatusBar QLabel {{ font-size: 20px; }}
-QFrame#blank {{ background: black; }}
+STYLESHEET = """
+QWidget { font-size: 20px; }
+QLabel#cardValue { font-size: 44px; font-weight: 600; }
+QLabel#cardTitle { font-size: 20px; }
+QLabel#caption { font-size: 20px; }
+QLabel#viewTitle { font-size: 26px; font-weight: 600; }
+QTabBar::tab { font-size: 20px; padding: 4px 10px; }
+QToolButton { font-size: 22px; padding: 6px 14px; }
+QStatusBar QLabel { font-size: 20px; }
+QFrame#blank { background: black; }
 """
 
 

@@ -1,9 +1,38 @@
-"""Small widgets: metric cards, the message bar, a captioned view."""
+"""Small widgets: metric cards, the message bar, a captioned view, an image view box,
+and the save-file question."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+
+def image_view(margin: int = 0) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg.ImageItem]:
+    """A fixed (no pan/zoom, no menu), aspect-locked, top-down view holding one ImageItem."""
+    graphics = pg.GraphicsLayoutWidget()
+    graphics.ci.setContentsMargins(margin, margin, margin, margin)
+    view = graphics.addViewBox(row=0, col=0)
+    view.setAspectLocked(True)
+    view.invertY(True)
+    view.setMouseEnabled(x=False, y=False)
+    view.setMenuEnabled(False)
+    image = pg.ImageItem(axisOrder="row-major")
+    view.addItem(image)
+    return graphics, view, image
+
+
+def ask_save_path(parent: QWidget, title: str, folder: str, default_name: str, filters: str) -> str | None:
+    """Ask where to save; the path gets ``default_name``'s suffix if the user left it off."""
+    path, _ = QFileDialog.getSaveFileName(parent, title, str(Path(folder) / default_name), filters)
+    if not path:
+        return None
+    suffix = Path(default_name).suffix
+    if suffix and not path.lower().endswith(suffix):
+        path += suffix
+    return path
 
 
 class MetricCard(QFrame):
