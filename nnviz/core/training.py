@@ -11,7 +11,7 @@ stop, single step), so a change takes effect at the next mini-batch. It yields:
   (or every ``progress_every`` mini-batches, which is deterministic), and at least
   up to ``progress_per_epoch`` times an epoch when epochs are shorter than that many
   intervals (so short epochs still show a live curve), but never more often than
-  every third of ``progress_interval``;
+  every tenth of ``progress_interval``;
 - :class:`SettingChanged` when a live change of eta or cost takes effect.
 
 The same seed and the same controls give bit-for-bit the same epochs and changes.
@@ -407,7 +407,7 @@ def train(
     step = start_epoch * batches
     # progress_per_epoch snapshots an epoch even when epochs are short, within a rate cap
     per_epoch = max(1, batches // config.progress_per_epoch) if config.progress_per_epoch else 0
-    min_gap = config.progress_interval / 3
+    min_gap = config.progress_interval / 10
 
     def epoch_snapshot(done: int, train_cost: float, seconds: float) -> EpochSnapshot:
         _check_finite(net, done)

@@ -33,8 +33,9 @@ ETA_LO, ETA_HI = 0.001, 100.0
 ETA_STEP = 1.5          # Up / Down multiply / divide eta by this
 SLIDER_STEPS = 500      # slider positions across log10(0.001) .. log10(100)
 SEED_MAX = 2**31 - 1
-PROGRESS_INTERVAL = 1 / 20  # seconds between progress snapshots: a live cost curve
-PROGRESS_PER_EPOCH = 8  # ... and up to this many an epoch when epochs fly by (rate-capped in the core)
+PROGRESS_INTERVAL = 1 / 30  # seconds between progress snapshots: a live cost curve
+PROGRESS_PER_EPOCH = 25  # ... and up to this many an epoch when epochs fly by (rate-capped in the core;
+                         # the worker sends the GUI at most 20 a second, the rest as curve points)
 LOCKED_TIP = ("Locked while a run is in progress: changing this needs a new network. "
               "Press Reset (R) first.")
 

@@ -296,6 +296,7 @@ class MainWindow(QMainWindow):
         c.progressed.connect(self._on_progressed)
         c.settingChanged.connect(self._on_settingChanged)
         c.weightsSampled.connect(self._on_weightsSampled)
+        c.costPointsAdded.connect(self.cost.add_points)
         c.failed.connect(self._on_failed)
         c.stateChanged.connect(self._on_stateChanged)
         c.runFinished.connect(self._on_runFinished)

@@ -197,6 +197,13 @@ class CostPlot(_EpochPlot):
             self.live.append(snap.epoch + snap.fraction, snap.running_cost)
             self.dirty = True
 
+    def add_points(self, points: tuple[tuple[float, float], ...]) -> None:
+        """Running-cost points of progress snapshots the worker did not send on."""
+        for x, y in points:
+            if np.isfinite(y):
+                self.live.append(x, y)
+        self.dirty = True
+
     def add_epoch(self, snap: EpochSnapshot) -> None:
         if snap.epochs_done and np.isfinite(snap.training_cost):
             self.per_epoch.append(snap.epochs_done, snap.training_cost)

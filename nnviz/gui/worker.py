@@ -34,6 +34,7 @@ from nnviz.core.training import (
 log = logging.getLogger(__name__)
 
 WEIGHTS_INTERVAL = 0.5  # seconds between weight samples sent within an epoch
+PROGRESS_SEND_INTERVAL = 1 / 20  # seconds between progress snapshots sent to the GUI
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +59,7 @@ class TrainingWorker(QObject):
     progressed = Signal(object)        # ProgressSnapshot
     settingChanged = Signal(object)    # SettingChanged
     weightsSampled = Signal(object)    # WeightsSample, at most every WEIGHTS_INTERVAL s
+    costPointsAdded = Signal(object)   # ((position, running cost), ...) of progress not sent on
     failed = Signal(str)               # a message for the user
     finished = Signal()
 
@@ -93,21 +95,37 @@ class TrainingWorker(QObject):
         if self.start is not None:  # continue from an earlier run's last epoch
             net.weights, net.biases = self.start.weights, self.start.biases
             start_epoch = self.start.epochs_done
-        last_sample = time.perf_counter()
+        last_sample = last_sent = time.perf_counter()
+        # Progress comes faster than the eye needs: send a snapshot at most every
+        # PROGRESS_SEND_INTERVAL and the running cost of the others as one batch of points
+        # (each signal costs the training thread a turn at Python's GIL).
+        points: list[tuple[float, float]] = []
         for snap in train(self.config, self.data, self.controls, network=net, start_epoch=start_epoch,
                           schedule=self.schedule):
             self.snapshotReady.emit(snap)
             if isinstance(snap, ProgressSnapshot):
-                self.progressed.emit(snap)
                 now = time.perf_counter()
+                if snap.paused or now - last_sent >= PROGRESS_SEND_INTERVAL:
+                    last_sent = now
+                    self._send_points(points)
+                    self.progressed.emit(snap)
+                elif snap.examples_seen:
+                    points.append((snap.epoch + snap.fraction, snap.running_cost))
                 if snap.examples_seen and (snap.paused or now - last_sample >= self.weights_interval):
                     last_sample = now
                     self.weightsSampled.emit(_sample(net, snap.epoch + snap.fraction))
             elif isinstance(snap, EpochSnapshot):
                 last_sample = time.perf_counter()
+                self._send_points(points)
                 self.epochFinished.emit(snap)
             elif isinstance(snap, SettingChanged):
                 self.settingChanged.emit(snap)
+
+
+    def _send_points(self, points: list[tuple[float, float]]) -> None:
+        if points:
+            self.costPointsAdded.emit(tuple(points))
+            points.clear()
 
 
 def _sample(net: Any, position: float) -> WeightsSample:
@@ -126,11 +144,13 @@ class _Relay(QObject):
     progressed = Signal(object)
     settingChanged = Signal(object)
     weightsSampled = Signal(object)
+    costPointsAdded = Signal(object)
     failed = Signal(str)
     finished = Signal()
 
     def attach(self, worker: TrainingWorker) -> None:
-        for name in ("epochFinished", "progressed", "settingChanged", "weightsSampled", "failed", "finished"):
+        for name in ("epochFinished", "progressed", "settingChanged", "weightsSampled", "costPointsAdded",
+                     "failed", "finished"):
             getattr(worker, name).connect(getattr(self, name))
 
 
@@ -146,6 +166,7 @@ class TrainingController(QObject):
     progressed = Signal(object)
     settingChanged = Signal(object)
     weightsSampled = Signal(object)
+    costPointsAdded = Signal(object)
     failed = Signal(str)
     stateChanged = Signal(str)
     runFinished = Signal()
@@ -206,6 +227,7 @@ class TrainingController(QObject):
         relay.progressed.connect(self.progressed)
         relay.settingChanged.connect(self.settingChanged)
         relay.weightsSampled.connect(self.weightsSampled)
+        relay.costPointsAdded.connect(self.costPointsAdded)
         relay.failed.connect(self.failed)
         relay.finished.connect(self._on_finished)
         thread.started.connect(worker.run)

@@ -248,7 +248,7 @@ def test_progress_per_epoch_gives_short_epochs_a_live_curve_within_a_rate_cap(sm
     cfg = TrainConfig(epochs=1, seed=2, progress_per_epoch=4, progress_interval=1.0)
     progress = [s for s in train(cfg, small, clock=ticking(0.01)) if isinstance(s, ProgressSnapshot)]
     assert [p.batch for p in progress] == [25, 50, 75]
-    # but never more often than a third of the interval: a clock that barely moves gives none
+    # but never more often than a tenth of the interval: a clock that barely moves gives none
     progress = [s for s in train(cfg, small, clock=ticking(1e-6)) if isinstance(s, ProgressSnapshot)]
     assert progress == []
 

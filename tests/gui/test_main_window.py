@@ -309,3 +309,22 @@ def test_settings_are_remembered(qtbot, make_window, _isolated_settings):
     assert (c.eta, c.epochs, c.sizes, c.mini_batch_size, c.seed) == (0.7, 12, (784, 20, 10), 25, 42)
     assert w2.heatmaps.mode.currentData() == "weights"
     assert w2.size() == saved
+
+
+def test_progress_is_sent_at_a_readable_rate_and_the_rest_as_curve_points(qtbot, window):
+    """The worker forwards at most ~20 progress snapshots a second; the running cost of the
+    others still reaches the cost curve, in order."""
+    w = window
+    sent, batches = [], []
+    w.controller.progressed.connect(sent.append)
+    w.controller.costPointsAdded.connect(batches.append)
+    with qtbot.waitSignal(w.controller.runFinished, timeout=TIMEOUT):
+        w.panel.set_values(epochs=6)
+        w.toggle_run()
+    points = [p for batch in batches for p in batch]
+    assert points, "fast epochs: some progress travelled as curve points only"
+    w.render_views()
+    live_x = w.cost.live.x[np.isfinite(w.cost.live.x)]
+    # every sent snapshot and every batched point is on the curve (plus one point per epoch end)
+    assert len(live_x) == len(sent) + len(points) + 6
+    assert np.all(np.diff(live_x) > 0)   # in order along the epochs axis
