@@ -1,12 +1,12 @@
 """The app's cost: the same training with the window (offscreen) vs headless, in one run.
 
-    python benchmarks/bench_gui.py              # bundled digits tiled to 20,000, 4 epochs
+    python benchmarks/bench_gui.py              # bundled digits tiled to 20,000, the book's 30 epochs
     python benchmarks/bench_gui.py --epochs 6 --repeat 5
 
 Measures, and checks against the targets of issue 3:
 - overhead: wall time of the run in the window / headless wall time - 1   (<= 10 %)
 - the longest gap between ticks of a 5 ms QTimer on the GUI thread during the run
-  (a stall of the event loop; < 50 ms)
+  (a stall of the event loop; < 50 ms), in separate runs (the probe itself costs time)
 - the heatmap mosaic update: tiling + setImage + colour levels (< 10 ms), and a full
   repaint of the heatmap view for reference
 Exit status 1 if a target is missed. Runs offscreen (no display needed).
@@ -52,8 +52,12 @@ def headless(data: Dataset, epochs: int) -> float:
     return time.perf_counter() - t0
 
 
-def with_window(data: Dataset, epochs: int) -> tuple[float, float, int]:
-    """(seconds from Start to the last epoch, longest event-loop gap in ms, frames drawn)."""
+def with_window(data: Dataset, epochs: int, probe: bool = True) -> tuple[float, float, int]:
+    """(seconds from Start to the last epoch, longest event-loop gap in ms, frames drawn).
+
+    The latency probe is a Python slot every 5 ms, which takes Python's GIL from the
+    training thread 200 times a second: it perturbs the timing it would check, so the
+    overhead is timed in runs without it (``probe=False``; the gap is then 0)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 
     from nnviz.gui.main_window import MainWindow
@@ -95,7 +99,8 @@ def with_window(data: Dataset, epochs: int) -> tuple[float, float, int]:
     w.controller.runFinished.connect(loop.quit)
     frames[0] = 0
     last[0] = clock.elapsed()
-    probe_timer.start()
+    if probe:
+        probe_timer.start()
     t0 = time.perf_counter()
     w.toggle_run()
     loop.exec()
@@ -131,7 +136,7 @@ def heatmap_update_ms(n: int = 200) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=20_000, help="training digits (bundled, tiled)")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=30, help="epochs per run (default 30: the book's run)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
     args = parser.parse_args(argv)
 
@@ -143,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     t_head, t_gui, stalls, frames = [], [], [], []
     for _ in range(args.repeat):  # interleaved, so drifts in machine speed hit both
         t_head.append(headless(data, args.epochs))
-        seconds, stall, n_frames = with_window(data, args.epochs)
+        seconds, _, n_frames = with_window(data, args.epochs, probe=False)
         t_gui.append(seconds)
-        stalls.append(stall)
         frames.append(n_frames)
+        stalls.append(with_window(data, args.epochs, probe=True)[1])
     update_ms, paint_ms = heatmap_update_ms()
     best_head, best_gui = min(t_head), min(t_gui)
     overhead = best_gui / best_head - 1

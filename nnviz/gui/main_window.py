@@ -51,9 +51,10 @@ from nnviz.gui.race_view import RaceView
 log = logging.getLogger(__name__)
 
 REDRAW_HZ = 20
-FRAME_BUDGET = 0.06       # at most this share of the GUI thread's time goes into drawing
+FRAME_BUDGET = 0.035      # at most this share of the GUI thread's time goes into drawing
 MAX_FRAME_INTERVAL = 0.5  # seconds: draw at least twice a second
 FRAME_HOLD_LIMIT = 0.1    # seconds training may be held for one frame at most
+HEATMAP_INTERVAL = 1.0    # seconds between heatmap redraws while training runs
 WINDOW_TITLE = ("nnviz: watch a network learn digits (Nielsen, Neural Networks and Deep Learning, ch. 1) "
                 "· MNIST data: LeCun, Cortes & Burges, CC BY-SA 3.0")
 ABOUT = f"""<h3>nnviz {__version__}</h3>
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self._min_frame_interval = 1.0 / redraw_hz
         self.frame_interval = self._min_frame_interval
         self._frame_start = 0.0
+        self._heat_drawn = 0.0
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setSingleShot(True)
         self.redraw_timer.timeout.connect(self._on_redraw_timer_timeout)
@@ -573,9 +575,14 @@ class MainWindow(QMainWindow):
         self._failed = True
         self.messages.show_message(f"Training stopped: {message}. Press Reset (R) to start again.")
 
-    def _on_stateChanged(self, _state: str) -> None:
+    def _on_stateChanged(self, state: str) -> None:
         self.panel.set_locked(self.controller.in_progress)
         self._update_actions()
+        if state == "running" and self.controller.controls is not None:
+            # the buttons, panel and plots all change now: draw that frame at once, with the
+            # training held, rather than in turns with it (see _on_redraw_timer_timeout)
+            self.controller.controls.hold(FRAME_HOLD_LIMIT)
+            self.redraw_timer.start(0)
 
     def _on_runFinished(self) -> None:
         self._update_actions()
@@ -593,7 +600,7 @@ class MainWindow(QMainWindow):
             # training waits while the frame is drawn, instead of taking turns with it
             # for Python's GIL (which would make every frame take twice as long)
             controls.hold(FRAME_HOLD_LIMIT)
-        self.render_views()
+        self.render_views(throttled=True)
         self._frame_end_timer.start()
 
     def _on_frame_end_timer_timeout(self) -> None:
@@ -604,11 +611,17 @@ class MainWindow(QMainWindow):
         self.frame_interval = min(max(self._min_frame_interval, cost / FRAME_BUDGET), MAX_FRAME_INTERVAL)
         self.redraw_timer.start(int(1000 * self.frame_interval))
 
-    def render_views(self) -> None:
-        """Draw what changed since the last frame (called by the redraw timer)."""
+    def render_views(self, throttled: bool = False) -> None:
+        """Draw what changed since the last frame. ``throttled`` (the redraw timer's
+        frames): while training runs, the heatmaps are redrawn at most every
+        HEATMAP_INTERVAL, since their repaint is the costliest part of a frame."""
         self.accuracy.render()
         self.cost.render()
-        self.heatmaps.render()
+        now = time.monotonic()
+        if not throttled or self.controller.state != "running" or now - self._heat_drawn >= HEATMAP_INTERVAL:
+            if self.heatmaps.dirty:
+                self._heat_drawn = now
+            self.heatmaps.render()
         if self._cards_dirty:
             self._cards_dirty = False
             self._render_cards()

@@ -67,6 +67,9 @@ def _plot_widget(left: str) -> pg.PlotWidget:
         # the axes (and their grid lines, which span the plot) are redrawn from a cached
         # pixmap when only a curve changes: most of the cost of a frame otherwise
         p.getAxis(axis).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        # text space only grows: a tick label a few pixels narrower must not re-lay out
+        # (and so repaint) the whole plot in the middle of training
+        p.getAxis(axis).setStyle(autoReduceTextSpace=False)
     w.setMinimumHeight(150)
     return w
 

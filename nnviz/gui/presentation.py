@@ -372,6 +372,9 @@ class Presenter(QObject):
             item.setTickFont(font)
             item.labelStyle = label_style
             item._updateLabel()
+            # the plots' axes only grow (see plots._plot_widget): let them fit small text again
+            item.textWidth = item.textHeight = 0
+            item._adjustSize()
         elif kind == "curve":
             pen, size, brush = old
             if pen is not None:

@@ -54,7 +54,9 @@ class TimelineBar(QWidget):
         self.slider.setFocusPolicy(Qt.NoFocus)  # Left / Right go to the window's actions
         self.slider.valueChanged.connect(self._on_slider_valueChanged)
         self.value = QLabel("live")
-        self.value.setMinimumWidth(96)
+        # room for the usual texts: a label that grows with its text ("epoch 9" -> "epoch 10")
+        # re-lays out the tab widget, and so repaints the whole dashboard, mid-training
+        self.value.setMinimumWidth(self.value.fontMetrics().horizontalAdvance("epoch 99 · live") + 6)
         self.live_button = QToolButton()
         self.live_button.setText("Live")
         self.live_button.setToolTip("Back to the latest epoch, following the training (End)")
