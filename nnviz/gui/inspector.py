@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 
 from nnviz.core.analysis import ErrorAnalysis, Saturation, analyse, saturation
 from nnviz.core.history import History
 from nnviz.core.timeline import DEFAULT_CAP_BYTES, Timeline
 from nnviz.core.training import EpochSnapshot, SettingChanged
 from nnviz.gui import style
+from nnviz.gui.widgets import shortcut_action
 from nnviz.gui.draw_view import DrawView
 from nnviz.gui.errors_view import ErrorsView
 from nnviz.gui.plots import _pen
@@ -151,12 +152,7 @@ class Inspector(QObject):
             self.cursors.append(line)
 
         def action(text: str, key, tip: str, slot) -> QAction:
-            a = QAction(text, window)
-            a.setShortcut(QKeySequence(key))
-            a.setToolTip(f"{tip} ({QKeySequence(key).toString()})")
-            a.triggered.connect(slot)
-            window.addAction(a)
-            return a
+            return shortcut_action(window, text, key, tip, slot)
 
         self.back_action = action("Epoch back", Qt.Key_Left, "Rewind the dashboard one epoch (while paused)",
                                   self.step_back)

@@ -40,7 +40,7 @@ from nnviz.gui.data_dialog import DataChooser, DataLoader, DownloadProgressDialo
 from nnviz.gui.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
 from nnviz.gui.plots import AccuracyPlot, CostPlot
-from nnviz.gui.widgets import MessageBar, MetricCard, captioned
+from nnviz.gui.widgets import MessageBar, MetricCard, captioned, shortcut_action
 from nnviz.gui.worker import TrainingController, WeightsSample
 from nnviz.gui.export import Exports
 from nnviz.gui.lesson import Lesson
@@ -203,12 +203,7 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         def action(text: str, key: str | QKeySequence, tip: str, slot) -> QAction:
-            a = QAction(text, self)
-            a.setShortcut(QKeySequence(key))
-            a.setToolTip(f"{tip} ({QKeySequence(key).toString()})")
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
+            return shortcut_action(self, text, key, tip, slot)
 
         self.start_action = action("Start", Qt.Key_Space, "Start training, or pause / resume it", self.toggle_run)
         self.step_action = action("Step", Qt.Key_N, "Train one mini-batch, then pause", self.step)

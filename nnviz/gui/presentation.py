@@ -19,10 +19,11 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QFont, QKeySequence
+from PySide6.QtGui import QAction, QColor, QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
 from nnviz.gui import style
+from nnviz.gui.widgets import shortcut_action
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 OKABE_ITO = {
@@ -130,12 +131,8 @@ class Presenter(QObject):
         w = self.window
 
         def action(text: str, keys: list, tip: str, slot, presenting_only: bool = True) -> QAction:
-            a = QAction(text, w)
-            a.setShortcuts([QKeySequence(k) for k in keys])
-            a.setToolTip(f"{tip} ({', '.join(QKeySequence(k).toString() for k in keys)})")
-            a.triggered.connect(slot)
+            a = shortcut_action(w, text, keys, tip, slot)
             a.setEnabled(not presenting_only)
-            w.addAction(a)
             return a
 
         self.toggle_action = action("Presentation mode", [Qt.Key_F11],

@@ -3,11 +3,26 @@ and the save-file question."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+
+def shortcut_action(window: QWidget, text: str, keys: Any, tip: str, slot: Callable[[], Any]) -> QAction:
+    """An action added to ``window`` (so its keys work anywhere in it), triggering ``slot``;
+    ``keys`` is one key or a list; the tooltip names them."""
+    seqs = [QKeySequence(k) for k in (keys if isinstance(keys, (list, tuple)) else [keys])]
+    a = QAction(text, window)
+    a.setShortcuts(seqs)
+    a.setToolTip(f"{tip} ({', '.join(q.toString() for q in seqs)})")
+    a.triggered.connect(slot)
+    window.addAction(a)
+    return a
 
 
 def image_view(margin: int = 0) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg.ImageItem]:
