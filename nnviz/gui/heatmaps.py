@@ -7,7 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
 from nnviz.gui import style
 from nnviz.gui.widgets import image_view
@@ -47,6 +48,10 @@ class HeatmapView(QWidget):
 
         self.title = QLabel("Hidden neurons: incoming weights")
         self.title.setObjectName("viewTitle")
+        # texts that change while training must not change the view's minimum width (that
+        # moves the splitter, re-lays out the window and repaints every plot mid-run)
+        self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.title.setWordWrap(True)  # and so it wraps, rather than being cut, when narrow
         self.mode = QComboBox()
         self.mode.addItem("change since epoch 0", "change")
         self.mode.addItem("weights", "weights")
@@ -85,6 +90,7 @@ class HeatmapView(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
         self.bars_title = QLabel("Hover over a neuron")
         self.bars_title.setObjectName("caption")
+        self.bars_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
 
         self.caption_label = QLabel(self.captions["change"])
         self.caption_label.setObjectName("caption")
@@ -150,8 +156,8 @@ class HeatmapView(QWidget):
             self._n = n
             self._mosaic = None
             rows, cols = grid_shape(n)
-            self.title.setText(f"{'Hidden' if len(self._weights) > 1 else 'Output'} neurons: "
-                               f"incoming weights ({n} neurons)")
+            self.title.setText(f"{n} {'hidden' if len(self._weights) > 1 else 'output'} neurons: "
+                               f"incoming weights")
             self._pinned = min(self._pinned, n - 1)
         if self.mode.currentData() == "change" and self._reference is not None:
             w0 = w0 - self._reference

@@ -51,10 +51,11 @@ from nnviz.gui.race_view import RaceView
 log = logging.getLogger(__name__)
 
 REDRAW_HZ = 20
-FRAME_BUDGET = 0.035      # at most this share of the GUI thread's time goes into drawing
+FRAME_BUDGET = 0.03       # at most this share of the GUI thread's time goes into drawing
 MAX_FRAME_INTERVAL = 0.5  # seconds: draw at least twice a second
 FRAME_HOLD_LIMIT = 0.1    # seconds training may be held for one frame at most
 HEATMAP_INTERVAL = 1.0    # seconds between heatmap redraws while training runs
+FRAME_SETTLE_MS = 2       # a frame ends once its repaints (posted after it) are done
 WINDOW_TITLE = ("nnviz: watch a network learn digits (Nielsen, Neural Networks and Deep Learning, ch. 1) "
                 "· MNIST data: LeCun, Cortes & Burges, CC BY-SA 3.0")
 ABOUT = f"""<h3>nnviz {__version__}</h3>
@@ -129,7 +130,7 @@ class MainWindow(QMainWindow):
         self.redraw_timer.timeout.connect(self._on_redraw_timer_timeout)
         self._frame_end_timer = QTimer(self)  # fires once the frame's paint events are done
         self._frame_end_timer.setSingleShot(True)
-        self._frame_end_timer.setInterval(0)
+        self._frame_end_timer.setInterval(FRAME_SETTLE_MS)
         self._frame_end_timer.timeout.connect(self._on_frame_end_timer_timeout)
         self.redraw_timer.start(int(1000 * self.frame_interval))
         self._rebuild_timer = QTimer(self)
@@ -162,8 +163,8 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("viewsSplitter")
         self.splitter.addWidget(plots)
         self.splitter.addWidget(self.heatmaps)
-        self.splitter.setStretchFactor(0, 5)
-        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 5)
         self.splitter.setChildrenCollapsible(False)
 
         central = QWidget()
