@@ -215,8 +215,9 @@ class CostPlot(_EpochPlot):
             self.dirty = True
 
     def _update_y_range(self) -> None:
-        """Fit y to the data when a point falls outside, or after each epoch (so the axis,
-        and its cached picture, change rarely rather than at every update)."""
+        """Fit y to the data when a point falls outside, or after an epoch if the data has
+        come to fill less than half the range (so the axis, and its cached picture, change
+        rarely rather than at every update)."""
         y = self.live.y[np.isfinite(self.live.y)]
         if not y.size:
             return
@@ -224,7 +225,8 @@ class CostPlot(_EpochPlot):
         epoch_ended = self.per_epoch.n != self._epochs_seen
         self._epochs_seen = self.per_epoch.n
         r = self._y_range
-        if r is None or epoch_ended or lo < r[0] or hi > r[1]:
+        loose = r is not None and (hi - lo) < 0.5 * (r[1] - r[0])
+        if r is None or (epoch_ended and loose) or lo < r[0] or hi > r[1]:
             pad = 0.08 * (hi - lo) if hi > lo else 0.1 * abs(hi) or 0.1
             self._y_range = (max(0.0, lo - pad), hi + pad)
             self.plot.setYRange(*self._y_range, padding=0)
