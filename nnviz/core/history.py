@@ -75,7 +75,7 @@ class History:
 
     def write_csv(self, path: str | os.PathLike) -> None:
         """Per-epoch metrics as CSV (epoch 0 is the untrained network)."""
-        with _atomic(path, "w", newline="") as f:
+        with atomic_open(path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
             writer.writeheader()
             writer.writerows(self.rows())
@@ -83,7 +83,7 @@ class History:
     def write_json(self, path: str | os.PathLike) -> None:
         """Per-epoch metrics and live changes as JSON."""
         doc = {"epochs": self.rows(), "changes": [asdict(c) for c in self.changes]}
-        with _atomic(path, "w") as f:
+        with atomic_open(path, "w") as f:
             json.dump(doc, f, indent=1, allow_nan=True)
 
 
@@ -91,7 +91,7 @@ def _numbers_only(snapshot: EpochSnapshot) -> EpochSnapshot:
     return replace(snapshot, weights=(), biases=()) if snapshot.weights else snapshot
 
 
-class _atomic:
+class atomic_open:
     """Write to a temp file beside ``path``, then rename: no half-written files."""
 
     def __init__(self, path: str | os.PathLike, mode: str, **kw: Any) -> None:
@@ -128,7 +128,7 @@ def save_network(path: str | os.PathLike, net: Network, config: TrainConfig | No
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"w{l}"] = np.ascontiguousarray(w)
         arrays[f"b{l}"] = np.ascontiguousarray(b)
-    with _atomic(path, "wb") as f:
+    with atomic_open(path, "wb") as f:
         np.savez(f, **arrays)
 
 

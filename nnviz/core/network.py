@@ -206,10 +206,10 @@ class Network:
         ``test_data``: ``(x, label)`` pairs; if given, each epoch prints
         ``Epoch j: n / N``, otherwise ``Epoch j complete``.
         """
-        train = self.prepare(*_stack_pairs(training_data, self.sizes[-1]))
+        train = self.prepare(*_stack_pairs(training_data))
         test = None
         if test_data is not None:
-            test_x, test_labels = _stack_pairs(test_data, None)
+            test_x, test_labels = _stack_pairs(test_data)
             test = (test_x, test_labels)
         for j in range(epochs):
             order = self._rng.permutation(train.n)
@@ -262,7 +262,7 @@ class Network:
 
     def evaluate(self, test_data: Sequence[tuple[np.ndarray, int]]) -> int:
         """Number of ``(x, label)`` pairs whose output's largest activation is ``label``."""
-        return self.accuracy(*_stack_pairs(test_data, None))
+        return self.accuracy(*_stack_pairs(test_data))
 
     def cost_derivative(self, output_activations: np.ndarray, y: np.ndarray) -> np.ndarray:
         """dC_x/da for the quadratic cost: a - y."""
@@ -416,7 +416,7 @@ class Network:
         return self.cost.fn(a, y) / len(labels)
 
 
-def _stack_pairs(data: Sequence[tuple[np.ndarray, Any]], n_out: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _stack_pairs(data: Sequence[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """The book's list of ``(x, y)`` pairs as ``images (n, 784)`` and integer ``labels (n,)``.
     y may be an int or a one-hot column (argmax taken)."""
     data = list(data)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nnviz.core.errors import DataError, NnvizError
+from nnviz.core.history import atomic_open
 from nnviz.core.training import (
     Controls,
     EpochSnapshot,
@@ -71,10 +72,8 @@ class Recipe:
         return json.dumps(doc, indent=1)
 
     def save(self, path: str | os.PathLike) -> None:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.to_json() + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        with atomic_open(path, "w", encoding="utf-8") as f:
+            f.write(self.to_json() + "\n")
 
 
 class RecipeRecorder:

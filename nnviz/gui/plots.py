@@ -81,6 +81,7 @@ class _EpochPlot:
     def __init__(self, widget: pg.PlotWidget) -> None:
         self.widget = widget
         self.plot = widget.getPlotItem()
+        self.plot.enableAutoRange(x=False, y=False)  # ranges are set by the plots, rarely
         self.markers: list[pg.InfiniteLine] = []
         self._target = 1
         self._x_max = 0.0
@@ -124,7 +125,6 @@ class AccuracyPlot(_EpochPlot):
     def __init__(self) -> None:
         super().__init__(_plot_widget("accuracy (%)"))
         p = self.plot
-        p.enableAutoRange(x=False, y=False)
         p.setLimits(yMin=-6, yMax=106, xMin=-0.5)
         p.setYRange(0, 100, padding=0.05)
         p.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)], [(v, "") for v in range(10, 100, 20)]])
@@ -183,7 +183,6 @@ class CostPlot(_EpochPlot):
     def __init__(self) -> None:
         super().__init__(_plot_widget("training cost"))
         p = self.plot
-        p.enableAutoRange(x=False, y=False)
         self._y_range: tuple[float, float] | None = None
         self._epochs_seen = 0
         self._epochs_drawn = -1

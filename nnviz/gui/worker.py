@@ -121,7 +121,6 @@ class TrainingWorker(QObject):
             elif isinstance(snap, SettingChanged):
                 self.settingChanged.emit(snap)
 
-
     def _send_points(self, points: list[tuple[float, float]]) -> None:
         if points:
             self.costPointsAdded.emit(tuple(points))
@@ -129,11 +128,12 @@ class TrainingWorker(QObject):
 
 
 def _sample(net: Any, position: float) -> WeightsSample:
-    def frozen(a: np.ndarray) -> np.ndarray:
-        c = np.array(a, copy=True)
-        c.flags.writeable = False
-        return c
-    return WeightsSample(position, tuple(frozen(w) for w in net.weights), tuple(frozen(b) for b in net.biases))
+    return WeightsSample(position, *net.copy_params())
+
+
+# the worker's signals that reach the GUI thread (``finished`` last)
+RELAYED = ("epochFinished", "progressed", "settingChanged", "weightsSampled", "costPointsAdded",
+           "failed", "finished")
 
 
 class _Relay(QObject):
@@ -149,8 +149,7 @@ class _Relay(QObject):
     finished = Signal()
 
     def attach(self, worker: TrainingWorker) -> None:
-        for name in ("epochFinished", "progressed", "settingChanged", "weightsSampled", "costPointsAdded",
-                     "failed", "finished"):
+        for name in RELAYED:
             getattr(worker, name).connect(getattr(self, name))
 
 
@@ -223,12 +222,8 @@ class TrainingController(QObject):
         worker.moveToThread(thread)
         relay = _Relay(self)
         relay.attach(worker)
-        relay.epochFinished.connect(self.epochFinished)
-        relay.progressed.connect(self.progressed)
-        relay.settingChanged.connect(self.settingChanged)
-        relay.weightsSampled.connect(self.weightsSampled)
-        relay.costPointsAdded.connect(self.costPointsAdded)
-        relay.failed.connect(self.failed)
+        for name in RELAYED[:-1]:   # the run's signals, re-emitted as the controller's own
+            getattr(relay, name).connect(getattr(self, name))
         relay.finished.connect(self._on_finished)
         thread.started.connect(worker.run)
         self._thread, self._worker, self._relay = thread, worker, relay
