@@ -112,7 +112,7 @@ def with_window(data: Dataset, epochs: int, probe: bool = True) -> tuple[float, 
 
 def heatmap_update_ms(n: int = 200) -> tuple[float, float]:
     """(median ms to tile + setImage + set levels, median ms for a full paint of the view)."""
-    from nnviz.gui.heatmaps import HeatmapView
+    from nnviz.gui.views.heatmaps import HeatmapView
 
     view = HeatmapView()
     view.resize(460, 560)

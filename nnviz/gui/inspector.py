@@ -32,11 +32,11 @@ from nnviz.core.timeline import DEFAULT_CAP_BYTES, Timeline
 from nnviz.core.training import EpochSnapshot, SettingChanged
 from nnviz.gui import style
 from nnviz.gui.widgets import shortcut_action
-from nnviz.gui.draw_view import DrawView
-from nnviz.gui.errors_view import ErrorsView
-from nnviz.gui.plots import _pen
-from nnviz.gui.saturation_view import SaturationView
-from nnviz.gui.timeline_bar import TimelineBar, memory_note
+from nnviz.gui.views.draw_view import DrawView
+from nnviz.gui.views.errors_view import ErrorsView
+from nnviz.gui.views.plots import _pen
+from nnviz.gui.views.saturation_view import SaturationView
+from nnviz.gui.views.timeline_bar import TimelineBar, memory_note
 
 log = logging.getLogger(__name__)
 

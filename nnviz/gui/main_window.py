@@ -36,17 +36,17 @@ from nnviz.core.errors import ConfigError
 from nnviz.core.history import History
 from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged
 from nnviz.gui.controls import ETA_STEP, ControlPanel
-from nnviz.gui.data_dialog import DataChooser, DataLoader, DownloadProgressDialog, Loader, describe_source
-from nnviz.gui.heatmaps import HeatmapView
+from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader, DownloadProgressDialog, Loader, describe_source
+from nnviz.gui.views.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
-from nnviz.gui.plots import AccuracyPlot, CostPlot
+from nnviz.gui.views.plots import AccuracyPlot, CostPlot
 from nnviz.gui.widgets import MessageBar, MetricCard, captioned, shortcut_action
 from nnviz.gui.worker import TrainingController, WeightsSample
-from nnviz.gui.export import Exports
-from nnviz.gui.lesson import Lesson
-from nnviz.gui.network_file import NetworkFiles
+from nnviz.gui.dialogs.export import Exports
+from nnviz.gui.dialogs.lesson import Lesson
+from nnviz.gui.dialogs.network_file import NetworkFiles
 from nnviz.gui.presentation import Presenter
-from nnviz.gui.race_view import RaceView
+from nnviz.gui.views.race_view import RaceView
 
 log = logging.getLogger(__name__)
 

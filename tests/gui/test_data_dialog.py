@@ -10,7 +10,7 @@ import pytest
 
 from nnviz.core.download import DownloadCancelled
 from nnviz.core.errors import DownloadError
-from nnviz.gui.data_dialog import DataChooser, DataLoader
+from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader
 
 TIMEOUT = 10_000
 TOTAL = 17_051_982  # bytes: about the size of mnist.pkl.gz

@@ -121,7 +121,7 @@ def test_cli_replay_of_a_malformed_recipe_is_one_line_and_status_2(tmp_path):
 def test_holds_from_pacing_events():
     from nnviz.core.recipe import Event, Recipe
     from nnviz.core.training import TrainConfig
-    from nnviz.gui.lesson import PAUSE_SECONDS, STEP_SECONDS, holds_from
+    from nnviz.gui.dialogs.lesson import PAUSE_SECONDS, STEP_SECONDS, holds_from
 
     recipe = Recipe("bundled", TrainConfig(seed=1).validated(),
                     [Event(3, "step"), Event(4, "step"), Event(4, "pause"), Event(9, "resume"), Event(9, "eta", 1.0)])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnviz.gui.mosaic import grid_shape, mosaic_shape, symmetric_level, tile_at, tile_mosaic
+from nnviz.gui.views.mosaic import grid_shape, mosaic_shape, symmetric_level, tile_at, tile_mosaic
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 10, 16, 30, 31, 100, 101])

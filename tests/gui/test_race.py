@@ -9,7 +9,7 @@ import pytest
 
 from nnviz.core.errors import ConfigError
 from nnviz.core.race import BOOK_ETAS
-from nnviz.gui.race_view import parse_lanes
+from nnviz.gui.views.race_view import parse_lanes
 
 TIMEOUT = 10_000
 

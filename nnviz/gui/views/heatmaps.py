@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGraphicsRectItem, QHBo
 
 from nnviz.gui import style
 from nnviz.gui.widgets import image_view
-from nnviz.gui.mosaic import TILE, grid_shape, nice_level, symmetric_level, tile_at, tile_mosaic
+from nnviz.gui.views.mosaic import TILE, grid_shape, nice_level, symmetric_level, tile_at, tile_mosaic
 
 GAP = 1
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from nnviz.core.analysis import activations
 from nnviz.core.drawing import paste_digit, preprocess, render_stroke, stroke_width_for
 from nnviz.gui import style
-from nnviz.gui.mosaic import grid_shape
+from nnviz.gui.views.mosaic import grid_shape
 
 CANVAS = 280  # the pad's own resolution (pixels of ink), whatever its size on screen
 

@@ -39,8 +39,8 @@ from nnviz.core.errors import ConfigError, NnvizError
 from nnviz.core.race import BOOK_ETAS, MAX_LANES, MIN_LANES, Race, race_configs
 from nnviz.core.training import EpochSnapshot, TrainConfig, check_eta
 from nnviz.gui import style
-from nnviz.gui.mosaic import symmetric_level, tile_mosaic
-from nnviz.gui.plots import BOOK_ACCURACY, Series, _pen, _plot_widget
+from nnviz.gui.views.mosaic import symmetric_level, tile_mosaic
+from nnviz.gui.views.plots import BOOK_ACCURACY, Series, _pen, _plot_widget
 from nnviz.gui.widgets import captioned
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from nnviz.core.analysis import SATURATION_EXPLAINED, SATURATION_THRESHOLD, Saturation, saturation_caption
 from nnviz.gui import style
-from nnviz.gui.plots import _pen
+from nnviz.gui.views.plots import _pen
 
 CAPTION = (
     f"Top: the share of weighted inputs z (over a fixed sample of 1,000 test digits) where σ′(z) < "

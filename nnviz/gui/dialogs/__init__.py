@@ -1,0 +1,1 @@
+"""Dialogs and file actions: data chooser, open/save, export, lessons."""
