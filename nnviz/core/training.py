@@ -12,9 +12,18 @@ stop, single step), so a change takes effect at the next mini-batch. It yields:
   up to ``progress_per_epoch`` times an epoch when epochs are shorter than that many
   intervals (so short epochs still show a live curve), but never more often than
   every tenth of ``progress_interval``;
-- :class:`SettingChanged` when a live change of eta or cost takes effect.
+- :class:`SettingChanged` when a live change of eta or cost takes effect;
+- :class:`StepRecord` after a mini-batch, only when asked for (``controls.step_records``)
+  and only for a single step (N) or at a slow pace (at most ``STEP_RECORD_MAX_RATE``
+  mini-batches a second): what that one step of SGD did, for the slow-motion view.
 
-The same seed and the same controls give bit-for-bit the same epochs and changes.
+Pace: ``controls.speed`` is a maximum rate in digits (training examples) a second, or
+None for as fast as possible. The loop waits on the Controls' condition until the next
+mini-batch is due, so a paced run uses no CPU while it waits and wakes at once on a
+pause, stop, step or change of speed. The pace never changes the arithmetic.
+
+The same seed and the same controls give bit-for-bit the same epochs and changes, at
+any pace.
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ from nnviz.core.errors import ConfigError, NnvizError
 from nnviz.core.network import Network, parse_dtype, parse_sizes
 
 ETA_MIN, ETA_MAX = 1e-6, 1e6
+SPEED_MIN, SPEED_MAX = 0.01, 1e9   # digits a second (None: as fast as possible)
+STEP_RECORD_MAX_RATE = 5.0          # mini-batches a second at or below which steps are recorded
 
 
 class TrainingDiverged(NnvizError):
@@ -49,6 +60,23 @@ def check_eta(eta: Any) -> float:
         raise ConfigError(f"eta must be a positive number, got {eta!r}")
     if not ETA_MIN <= value <= ETA_MAX:
         raise ConfigError(f"eta must lie between {ETA_MIN:g} and {ETA_MAX:g}, got {eta!r}")
+    return value
+
+
+def check_speed(speed: Any) -> float | None:
+    """A pace in digits a second as a positive, finite float; None (or 'max') for no limit."""
+    if speed is None or (isinstance(speed, str) and speed.strip().lower() in ("max", "inf")):
+        return None
+    try:
+        value = float(speed)
+    except (TypeError, ValueError):
+        raise ConfigError(f"speed must be a number of digits a second or 'max', got {speed!r}") from None
+    if math.isinf(value) and value > 0:
+        return None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"speed must be a positive number of digits a second or 'max', got {speed!r}")
+    if not SPEED_MIN <= value <= SPEED_MAX:
+        raise ConfigError(f"speed must lie between {SPEED_MIN:g} and {SPEED_MAX:g} digits a second, got {speed!r}")
     return value
 
 
@@ -113,8 +141,11 @@ class Controls:
     loop, which reads them before every mini-batch. All methods are thread-safe."""
 
     def __init__(self, eta: float = 3.0, cost: str = "quadratic", epochs: int | None = None,
-                 paused: bool = False) -> None:
+                 paused: bool = False, speed: float | None = None, step_records: bool = False) -> None:
         self._cond = threading.Condition()
+        self._speed = check_speed(speed)
+        self.step_records = bool(step_records)  # yield StepRecords (slow pace, single steps)
+        self._single_step = False  # the mini-batch now running was allowed by step()
         self._eta = check_eta(eta)
         self._cost = get_cost(cost).name
         self._epochs = epochs
@@ -133,6 +164,7 @@ class Controls:
         value = check_eta(eta)
         with self._cond:
             self._eta = value
+            self._cond.notify_all()
 
     @property
     def cost(self) -> str:
@@ -142,6 +174,18 @@ class Controls:
         name = get_cost(cost).name
         with self._cond:
             self._cost = name
+            self._cond.notify_all()
+
+    @property
+    def speed(self) -> float | None:
+        """The pace: at most this many digits (training examples) a second; None: no limit."""
+        return self._speed
+
+    def set_speed(self, speed: float | None) -> None:
+        value = check_speed(speed)
+        with self._cond:
+            self._speed = value
+            self._cond.notify_all()   # a waiting mini-batch recomputes when it is due
 
     @property
     def epochs(self) -> int | None:
@@ -167,6 +211,7 @@ class Controls:
             self._paused = True
             self._steps = 0
             self._step_epoch = False
+            self._cond.notify_all()
 
     def resume(self) -> None:
         with self._cond:
@@ -218,6 +263,7 @@ class Controls:
             self._wait_hold()
         if self._stop:
             return False
+        self._single_step = False
         if not self._paused:
             return True
         with self._cond:
@@ -225,7 +271,22 @@ class Controls:
                 return True
             if self._steps > 0:
                 self._steps -= 1
+                self._single_step = True
                 return True
+            return False
+
+    def _due(self, last_start: float, m: int) -> bool:
+        """At a limited pace, wait until a mini-batch of ``m`` digits started at
+        ``last_start`` (time.monotonic) is followed by the next one. True when it is due
+        (or there is nothing to wait for); False when woken early by a change (look again).
+        Single steps (N) are never paced; a run to the epoch's end (E) is."""
+        with self._cond:
+            if self._speed is None or self._stop or (self._paused and not self._step_epoch):
+                return True
+            left = last_start + m / self._speed - time.monotonic()
+            if left <= 0:
+                return True
+            self._cond.wait(left)
             return False
 
     def _wait_hold(self) -> None:
@@ -340,7 +401,48 @@ class EpochSnapshot:
                 self.step, tuple(w.tobytes() for w in self.weights), tuple(b.tobytes() for b in self.biases))
 
 
-Snapshot = Union[EpochSnapshot, ProgressSnapshot, SettingChanged]
+@dataclass(frozen=True, eq=False)
+class StepRecord:
+    """What one mini-batch of SGD did (eqs. 20-21: w -> w - (eta/m) sum_x dC_x/dw).
+
+    The mini-batch is ``indices`` (positions in the training set) with ``images``
+    ``(m, sizes[0])`` and ``labels`` ``(m,)``; ``outputs_before`` ``(m, sizes[-1])`` are
+    the network's output activations before the step; ``cost_before`` / ``cost_after``
+    the mean cost per digit of this mini-batch before and after the step (with the cost
+    function in force). ``weight_steps[l]`` ``(sizes[l+1], sizes[l])`` and
+    ``bias_steps[l]`` ``(sizes[l+1], 1)`` are the changes the step made (new - old).
+    Every array is a read-only copy.
+    """
+
+    epoch: int
+    batch: int
+    step: int
+    eta: float
+    cost: str
+    indices: np.ndarray = field(repr=False)
+    images: np.ndarray = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+    outputs_before: np.ndarray = field(repr=False)
+    cost_before: float
+    cost_after: float
+    weight_steps: tuple[np.ndarray, ...] = field(repr=False)
+    bias_steps: tuple[np.ndarray, ...] = field(repr=False)
+
+    @property
+    def m(self) -> int:
+        return len(self.indices)
+
+    @property
+    def predictions_before(self) -> np.ndarray:
+        """The network's answer for each digit before the step."""
+        return self.outputs_before.argmax(axis=1)
+
+    @property
+    def correct_before(self) -> int:
+        return int(np.count_nonzero(self.predictions_before == self.labels))
+
+
+Snapshot = Union[EpochSnapshot, ProgressSnapshot, SettingChanged, StepRecord]
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -409,6 +511,17 @@ def train(
     per_epoch = max(1, batches // config.progress_per_epoch) if config.progress_per_epoch else 0
     min_gap = config.progress_interval / 10
 
+    def step_record(idx: np.ndarray, before: tuple, epoch: int, batch: int) -> StepRecord:
+        images = _frozen(np.array(data.train_images[idx], dtype=net.dtype))
+        labels = _frozen(np.array(data.train_labels[idx]))
+        w_after, b_after = net.copy_params()
+        return StepRecord(
+            epoch=epoch, batch=batch, step=step, eta=eta, cost=cost, indices=_frozen(np.array(idx)),
+            images=images, labels=labels, outputs_before=before[0], cost_before=before[1],
+            cost_after=net.total_cost(images, labels),
+            weight_steps=tuple(_frozen(a - b) for a, b in zip(w_after, before[2])),
+            bias_steps=tuple(_frozen(a - b) for a, b in zip(b_after, before[3])))
+
     def epoch_snapshot(done: int, train_cost: float, seconds: float) -> EpochSnapshot:
         _check_finite(net, done)
         weights, biases = net.copy_params()
@@ -422,6 +535,7 @@ def train(
 
     yield epoch_snapshot(start_epoch, float("nan"), 0.0)
     epoch = start_epoch
+    last_start = -math.inf   # time.monotonic() when the last mini-batch started (for the pace)
     while epoch < (controls.epochs or config.epochs) and not controls.stop_requested:
         order = epoch_order(config.seed, epoch, n)
         cost_sum = 0.0
@@ -429,6 +543,8 @@ def train(
         k = batch = since_progress = 0
         last_progress = clock()
         while k < n:
+            if not controls._due(last_start, m):
+                continue   # woken by a change before the next mini-batch was due: look again
             if not controls._may_run():
                 if controls.stop_requested:
                     return
@@ -447,10 +563,17 @@ def train(
                 net.set_cost(cost)
                 yield SettingChanged("cost", old, cost, epoch, batch, step, k, n)
             idx = order[k:k + m]
+            last_start = time.monotonic()
+            before = None
+            if controls.step_records and (controls._single_step or (
+                    controls.speed is not None and controls.speed / m <= STEP_RECORD_MAX_RATE)):
+                before = _before_step(net, data, idx)
             t0 = clock()
             cost_sum += net.sgd_step(train_set, idx, eta)
             now = clock()
             seconds += now - t0
+            if before is not None:
+                yield step_record(idx, before, epoch, batch)
             k += len(idx)
             batch += 1
             step += 1
@@ -469,6 +592,19 @@ def train(
         controls._epoch_ended()
         epoch += 1
         yield epoch_snapshot(epoch, cost_sum / n, seconds)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def _before_step(net: Network, data: Any, idx: np.ndarray) -> tuple:
+    """(outputs, mean cost, weights, biases) of the network on a mini-batch, before its step."""
+    images = np.asarray(data.train_images[idx], dtype=net.dtype)
+    labels = np.asarray(data.train_labels[idx])
+    outputs = _frozen(net.outputs(images).copy())
+    return (outputs, net.total_cost(images, labels), *net.copy_params())
 
 
 def _apply(controls: Controls, changes: Sequence[tuple[str, Any]]) -> None:

@@ -74,8 +74,8 @@ def make_app() -> Any:
 def run_app(args: Any, recipe: Any = None) -> int:
     """Open the main window (``args.data``: None -> last used or bundled). With
     ``args.screenshot``: train ``args.epochs`` (default 1) epochs, save the window and exit.
-    With ``recipe`` (``nnviz replay``): load its data and play it back, pauses
-    ``args.speed`` times faster."""
+    With ``recipe`` (``nnviz replay``): load its data and play it back, each recorded
+    pause held ``args.pause`` seconds. ``args.speed`` (if given): the pace, digits a second."""
     size = parse_size(getattr(args, "size", "1280x720") or "1280x720")
     screenshot = getattr(args, "screenshot", None)
     view = getattr(args, "view", "train") or "train"
@@ -86,12 +86,14 @@ def run_app(args: Any, recipe: Any = None) -> int:
     from nnviz.gui.main_window import MainWindow
 
     if screenshot:
-        window = MainWindow(getattr(args, "data", None) or "bundled", settings=None)
+        window = MainWindow(getattr(args, "data", None) or "bundled", settings=None,
+                            speed=getattr(args, "speed", None))  # max unless --speed is given
         shooter = Screenshot(window, Path(screenshot), getattr(args, "epochs", None), size, view=view)
         return shooter.run(app)
 
     source = recipe.data if recipe is not None else getattr(args, "data", None)
-    window = MainWindow(source, settings=open_settings())
+    kw = {"speed": args.speed} if hasattr(args, "speed") else {}
+    window = MainWindow(source, settings=open_settings(), **kw)
     if window.settings is None or window.settings.value("window/geometry") is None:
         screen = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
         w, h = size
@@ -101,7 +103,10 @@ def run_app(args: Any, recipe: Any = None) -> int:
     app.aboutToQuit.connect(window.close)  # however the app quits, threads stop first
     window.show()
     if recipe is not None:  # plays once the recipe's data is loaded
-        window.lesson.play(recipe, speed=float(getattr(args, "speed", 1.0) or 1.0))
+        from nnviz.gui.dialogs.lesson import PAUSE_SECONDS
+
+        pause = getattr(args, "pause", None)
+        window.lesson.play(recipe, pause_scale=1.0 if pause is None else pause / PAUSE_SECONDS)
     window.start()
     return app.exec()
 

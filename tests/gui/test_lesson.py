@@ -70,7 +70,7 @@ def test_a_recipe_replays_in_the_window_with_the_same_numbers(qtbot, window, sma
     assert w.lesson.save(path)
     w.reset()
     holds = []
-    player = w.lesson.play(load_recipe(path), speed=100)
+    player = w.lesson.play(load_recipe(path), pause_scale=0.01)
     player.held.connect(lambda step, seconds: holds.append(step))
     with qtbot.waitSignal(player.finished, timeout=TIMEOUT):
         pass
