@@ -410,7 +410,8 @@ class StepRecord:
     the network's output activations before the step; ``cost_before`` / ``cost_after``
     the mean cost per digit of this mini-batch before and after the step (with the cost
     function in force). ``weight_steps[l]`` ``(sizes[l+1], sizes[l])`` and
-    ``bias_steps[l]`` ``(sizes[l+1], 1)`` are the changes the step made (new - old).
+    ``bias_steps[l]`` ``(sizes[l+1], 1)`` are the changes the step made (new - old);
+    ``weights`` and ``biases`` the parameters after it.
     Every array is a read-only copy.
     """
 
@@ -427,6 +428,8 @@ class StepRecord:
     cost_after: float
     weight_steps: tuple[np.ndarray, ...] = field(repr=False)
     bias_steps: tuple[np.ndarray, ...] = field(repr=False)
+    weights: tuple[np.ndarray, ...] = field(repr=False)   # after the step
+    biases: tuple[np.ndarray, ...] = field(repr=False)
 
     @property
     def m(self) -> int:
@@ -520,7 +523,8 @@ def train(
             images=images, labels=labels, outputs_before=before[0], cost_before=before[1],
             cost_after=net.total_cost(images, labels),
             weight_steps=tuple(_frozen(a - b) for a, b in zip(w_after, before[2])),
-            bias_steps=tuple(_frozen(a - b) for a, b in zip(b_after, before[3])))
+            bias_steps=tuple(_frozen(a - b) for a, b in zip(b_after, before[3])),
+            weights=w_after, biases=b_after)
 
     def epoch_snapshot(done: int, train_cost: float, seconds: float) -> EpochSnapshot:
         _check_finite(net, done)

@@ -47,6 +47,7 @@ from nnviz.gui.dialogs.lesson import Lesson
 from nnviz.gui.dialogs.network_file import NetworkFiles
 from nnviz.gui.presentation import Presenter
 from nnviz.gui.views.race_view import RaceView
+from nnviz.gui.views.step_view import StepView
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.accuracy = AccuracyPlot()
         self.cost = CostPlot()
         self.heatmaps = HeatmapView()
+        self.step_view = StepView()
         self.cards = {
             "epoch": MetricCard("epoch", "Epochs done, out of the target."),
             "eta": MetricCard("learning rate η", "The learning rate in force now."),
@@ -188,6 +190,9 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("viewTabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(central, "Training")
+        self.step_tab = self.tabs.addTab(self.step_view, "Step")
+        self.tabs.setTabToolTip(self.step_tab, "Slow motion: what one mini-batch's step of gradient descent did "
+                                               "(N, or a speed of 5 mini-batches a second or less)")
         self.central_area = QWidget()
         self.central_layout = QVBoxLayout(self.central_area)
         self.central_layout.setContentsMargins(0, 0, 0, 0)
@@ -315,6 +320,7 @@ class MainWindow(QMainWindow):
         c.settingChanged.connect(self._on_settingChanged)
         c.weightsSampled.connect(self._on_weightsSampled)
         c.costPointsAdded.connect(self.cost.add_points)
+        c.stepRecorded.connect(self._on_stepRecorded)
         c.failed.connect(self._on_failed)
         c.stateChanged.connect(self._on_stateChanged)
         c.runFinished.connect(self._on_runFinished)
@@ -354,10 +360,13 @@ class MainWindow(QMainWindow):
         self.controller.resume()
 
     def step(self) -> None:
+        """N: one mini-batch, then pause; from the Training tab, show the Step tab."""
         self._flush_rebuild()
         if self.controller.state == "finished":
             self._continue_or_restart()
         self.controller.step()
+        if self.tabs.currentIndex() == 0:
+            self.tabs.setCurrentIndex(self.step_tab)
 
     def step_epoch(self) -> None:
         self._flush_rebuild()
@@ -608,6 +617,14 @@ class MainWindow(QMainWindow):
             self.heatmaps.set_weights(sample.weights)
         self.inspector.add_sample(sample)
 
+    _step_arrived = False
+
+    def _on_stepRecorded(self, record: StepRecord) -> None:
+        self.step_view.set_record(record)
+        if self.inspector.live:
+            self.heatmaps.set_weights(record.weights)  # slow motion: the heatmaps follow every step
+        self._step_arrived = True
+
     def _on_settingChanged(self, change: SettingChanged) -> None:
         self.history.add(change)
         self.inspector.add_change(change)
@@ -666,13 +683,16 @@ class MainWindow(QMainWindow):
         self.accuracy.render()
         self.cost.render()
         now = time.monotonic()
-        if not throttled or self.controller.state != "running" or now - self._heat_drawn >= HEATMAP_INTERVAL:
+        if (not throttled or self.controller.state != "running" or self._step_arrived
+                or now - self._heat_drawn >= HEATMAP_INTERVAL):
+            self._step_arrived = False
             if self.heatmaps.dirty:
                 self._heat_drawn = now
             self.heatmaps.render()
         if self._cards_dirty:
             self._cards_dirty = False
             self._render_cards()
+        self.step_view.render()
         self.inspector.render()
         self.viewsRendered.emit()
 
@@ -721,6 +741,7 @@ class MainWindow(QMainWindow):
         self.accuracy.clear()
         self.cost.clear()
         self.heatmaps.clear()
+        self.step_view.clear()
         self.inspector.clear()
         self._last_epoch = self._last_progress = None
         self._skip_epoch = None

@@ -169,11 +169,13 @@ def test_a_single_step_yields_a_record_matching_the_network(tiny):
         np.testing.assert_allclose(step, w_new - w_old, rtol=0, atol=1e-12)
     for step, b_new, b_old in zip(record.bias_steps, net.biases, b0):
         np.testing.assert_allclose(step, b_new - b_old, rtol=0, atol=1e-12)
+    for w_rec, w_new in zip(record.weights, net.weights):
+        np.testing.assert_allclose(w_rec, w_new, rtol=0, atol=1e-12)
     assert record.cost_after == pytest.approx(net.total_cost(tiny.train_images[idx], tiny.train_labels[idx]), rel=1e-10)
     assert record.cost_after < record.cost_before  # eta = 3 on one mini-batch: its cost falls
     assert record.correct_before == int(np.sum(record.predictions_before == record.labels))
     for a in (record.indices, record.images, record.labels, record.outputs_before, *record.weight_steps,
-              *record.bias_steps):
+              *record.bias_steps, *record.weights):
         assert not a.flags.writeable
         with pytest.raises(ValueError):
             a.flat[0] = 0
