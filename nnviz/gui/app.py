@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "nnviz"
 APPLICATION = "nnviz"
-VIEWS = ("train", "draw", "errors", "saturation", "race", "presentation")
+VIEWS = ("train", "step", "draw", "errors", "saturation", "race", "presentation")
 SCREENSHOT_TIMEOUT_S = 600
 SETTINGS_ENV = "NNVIZ_SETTINGS_DIR"  # put nnviz.ini here instead of the user's config folder
 
@@ -87,7 +87,7 @@ def run_app(args: Any, recipe: Any = None) -> int:
 
     if screenshot:
         window = MainWindow(getattr(args, "data", None) or "bundled", settings=None,
-                            speed=getattr(args, "speed", None))  # max unless --speed is given
+                            speed=getattr(args, "speed", None), ask_to_save=False)  # max unless --speed is given
         shooter = Screenshot(window, Path(screenshot), getattr(args, "epochs", None), size, view=view)
         return shooter.run(app)
 
@@ -100,7 +100,7 @@ def run_app(args: Any, recipe: Any = None) -> int:
         if screen is not None:
             w, h = min(w, screen.width()), min(h, screen.height())
         window.resize(w, h)
-    app.aboutToQuit.connect(window.close)  # however the app quits, threads stop first
+    app.aboutToQuit.connect(window.close_now)  # however the app quits, threads stop first
     window.show()
     if recipe is not None:  # plays once the recipe's data is loaded
         from nnviz.gui.dialogs.lesson import PAUSE_SECONDS
@@ -168,12 +168,24 @@ class Screenshot:
             self.window.toggle_run()
 
     def _on_epochFinished(self, snap: Any) -> None:
-        if self.epochs == 0 and snap.epochs_done == 0 and self.view != "race":
+        if self.epochs == 0 and snap.epochs_done == 0 and self.view == "step":
+            self.epochs = -1  # once
+            self.window.controller.stepRecorded.connect(self._on_stepRecorded)
+            self.window.step()
+        elif self.epochs == 0 and snap.epochs_done == 0 and self.view != "race":
             self._grab_soon()
 
     def _on_runFinished(self) -> None:
-        if self.epochs > 0:
+        if self.epochs > 0 and self.view == "step":  # then one more mini-batch, in slow motion
+            w = self.window
+            w.controller.stepRecorded.connect(self._on_stepRecorded)
+            w.panel.set_values(epochs=self.epochs + 1)
+            w.step()
+        elif self.epochs > 0:
             self._grab_soon()
+
+    def _on_stepRecorded(self, _record: Any) -> None:
+        self._grab_soon()
 
     def _on_failed(self, message: str) -> None:
         self._grab_soon()  # the picture shows the message; still a valid screenshot

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QHBoxLayout,
     QLabel,
@@ -46,6 +48,7 @@ from nnviz.gui.dialogs.export import Exports
 from nnviz.gui.dialogs.lesson import Lesson
 from nnviz.gui.dialogs.network_file import NetworkFiles
 from nnviz.gui.presentation import Presenter
+from nnviz.gui.undo import ReplaceRun, RunMemento, make_stack
 from nnviz.gui.views.race_view import RaceView
 from nnviz.gui.views.step_view import StepView
 
@@ -75,6 +78,7 @@ F11 presentation mode (Esc leaves; Page Down/Up next epoch or start/pause, B bla
 Ctrl+D data · Ctrl+S/Ctrl+O save/open a network · Ctrl+Shift+C copy a figure</p>"""
 
 
+ASK_TO_SAVE_EPOCHS = 3   # closing with an unsaved run of more epochs than this asks to save it
 REMEMBERED = object()  # MainWindow(speed=...): the pace saved in the settings, else DEFAULT_SPEED
 
 
@@ -89,7 +93,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, source: str | None = None, *, settings: QSettings | None = None,
                  load: Loader | None = None, weights_interval: float | None = None,
-                 redraw_hz: float = REDRAW_HZ, speed: Any = REMEMBERED) -> None:
+                 redraw_hz: float = REDRAW_HZ, speed: Any = REMEMBERED, ask_to_save: bool = True) -> None:
         super().__init__()
         self.setWindowTitle(WINDOW_TITLE)
         self.setObjectName("nnvizMainWindow")
@@ -100,6 +104,11 @@ class MainWindow(QMainWindow):
         self._failed = False
         self._initial_source = source or "bundled"
         self._initial_source_is_default = source is None
+        self.undo_stack = make_stack(self)
+        self.ask_to_save = ask_to_save
+        self.saved_epochs = 0        # the last epoch saved to a file (closing asks if more were trained)
+        self._closing_confirmed = False
+        self._save_question: QMessageBox | None = None
 
         kw = {} if weights_interval is None else {"weights_interval": weights_interval}
         self.controller = TrainingController(self, **kw)
@@ -262,6 +271,15 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.data_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for a in (self.undo_action, self.redo_action):
+            self.addAction(a)
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
         run_menu = menu.addMenu("&Run")
         for a in (self.start_action, self.step_action, self.step_epoch_action, self.stop_action,
                   self.reset_action, self.eta_up_action, self.eta_down_action, self.slower_action,
@@ -378,9 +396,9 @@ class MainWindow(QMainWindow):
         self.controller.stop()
 
     def reset(self) -> None:
-        """A new network from the seed; the plots start again."""
+        """A new network from the seed; the plots start again (Ctrl+Z brings the old run back)."""
         if self.data is not None:
-            self.new_run()
+            self.new_run("Reset")
 
     # the pace: mini-batches a second in the window (None: max), digits a second in the core
     @property
@@ -419,11 +437,12 @@ class MainWindow(QMainWindow):
     def eta_down(self) -> None:
         self.panel.eta.set_eta(self.panel.eta.eta / ETA_STEP)
 
-    def new_run(self) -> None:
-        """Drop the current run and prepare a new network (paused, epoch 0 shown)."""
+    def new_run(self, why: str | None = "A new network") -> None:
+        """Drop the current run (undoably) and prepare a new network (paused, epoch 0 shown)."""
         self._rebuild_timer.stop()
         if self.data is None:
             return
+        self.remember_run(why)
         self.controller.shutdown()
         self._clear_views()
         self._failed = False
@@ -439,13 +458,14 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def prepare_run(self, config, *, start: EpochSnapshot | None = None, earlier=(),
-                    schedule: dict | None = None, controls=None) -> bool:
-        """Drop the current run and prepare ``config`` (paused): from ``start`` (e.g. an opened
-        network, with ``earlier`` epochs of its history drawn first), or with a lesson's
-        ``schedule`` and ``controls``. False (and a message) if it cannot start."""
+                    schedule: dict | None = None, controls=None, why: str = "A new run") -> bool:
+        """Drop the current run (undoably) and prepare ``config`` (paused): from ``start`` (e.g.
+        an opened network, with ``earlier`` epochs of its history drawn first), or with a
+        lesson's ``schedule`` and ``controls``. False (and a message) if it cannot start."""
         self._rebuild_timer.stop()
         if self.data is None:
             return False
+        self.remember_run(why)
         self.controller.shutdown()
         self._clear_views()
         self._failed = False
@@ -478,6 +498,8 @@ class MainWindow(QMainWindow):
         last = self.history.epochs[-1] if self.history.epochs else None
         target = self.panel.epochs.value()
         if last is not None and not self._failed and last.epochs_done < target:
+            if self._rebuild_timer.isActive():
+                self._rebuild_timer.stop()
             config = self.panel.config(n_pixels=self.data.train_images.shape[1])
             try:
                 self.controller.prepare(config, self.data, start=last)
@@ -486,7 +508,80 @@ class MainWindow(QMainWindow):
                 return
             self._skip_epoch = last.epochs_done  # the continued run repeats this epoch's snapshot
         else:
-            self.new_run()
+            self.new_run("Starting again")
+
+    # ------------------------------------------------------------------ undo
+    def has_trained(self) -> bool:
+        """True once the run has trained at least one mini-batch (worth keeping)."""
+        return any(e.epochs_done for e in self.history.epochs) or bool(self.history.cost_curve)
+
+    def capture_run(self) -> RunMemento:
+        """The current run, to bring back later (see nnviz.gui.undo)."""
+        c = self.panel.config()
+        run = self.controller.config or c   # the network settings the run was made with
+        panel = {"eta": c.eta, "cost": c.cost, "epochs": c.epochs, "mini_batch_size": run.mini_batch_size,
+                 "hidden": run.sizes[1:-1], "seed": run.seed, "dtype": run.dtype}
+        return RunMemento(data=self.data, source=self.source, data_text=self.panel.data_label.text(),
+                          panel=panel, config=self.controller.config, history=self.history,
+                          inspector=self.inspector.state(), failed=self._failed, target=c.epochs,
+                          trained=self.has_trained())
+
+    def remember_run(self, why: str | None) -> None:
+        """Before ``why`` replaces a run that has trained: make it undoable and say so."""
+        if why is None or self.data is None or not self.has_trained():
+            return
+        old = self.capture_run()
+        self.undo_stack.push(ReplaceRun(self, old, why))
+        self.statusBar().showMessage(f"{why} replaced {old.describe()}: Ctrl+Z brings it back.", 10000)
+
+    def restore_run(self, m: RunMemento) -> None:
+        """Bring back a run taken with :meth:`capture_run`, paused after its last epoch."""
+        self._rebuild_timer.stop()
+        self.lesson.invalidate("a run was brought back by undo")
+        self.controller.shutdown()
+        self._clear_views()
+        self.data, self.source = m.data, m.source
+        self.panel.set_data_text(m.data_text)
+        self.panel.set_values(**m.panel, emit=False)
+        self._apply_speed()
+        self._failed = m.failed
+        h = m.history
+        last = next((e for e in reversed(h.epochs) if e.weights), None)
+        k = last.epochs_done if last is not None else 0
+        # the run resumes after its last whole epoch: what came after it is trained again
+        self.history = History(keep_weights=h.keep_weights, epochs=list(h.epochs),
+                               changes=[c for c in h.changes if c.position <= k],
+                               cost_curve=[(x, y) for x, y in h.cost_curve if x <= k])
+        epochs_at = {float(e.epochs_done): e for e in self.history.epochs}
+        for e in self.history.epochs:
+            self.accuracy.add_epoch(e)
+        for x, y in self.history.cost_curve:
+            e = epochs_at.get(x)
+            if e is not None and e.training_cost == y:
+                self.cost.add_epoch(e)
+            else:
+                self.cost.add_points(((x, y),))
+        for change in self.history.changes:
+            self.accuracy.add_change(change)
+            self.cost.add_change(change)
+        self.inspector.restore_state(m.inspector)
+        timeline = self.inspector.timeline
+        if 0 in timeline and timeline.at(0).has_weights:   # "change since epoch 0" needs epoch 0
+            self.heatmaps.set_weights(self.inspector.params_at(0)[0])
+        self._set_target_epochs(m.target)
+        if last is not None and m.config is not None:
+            self.heatmaps.set_weights(last.weights)
+            self._last_epoch = last
+            config = replace(m.config, eta=m.panel["eta"], cost=m.panel["cost"], epochs=m.target)
+            try:
+                self.controller.prepare(config, self.data, start=last)
+                self._skip_epoch = k   # the run starts by re-reporting epoch k
+            except ConfigError as e:
+                self.messages.show_message(f"Cannot continue the run brought back: {e}")
+        self._update_status_eta(m.panel["eta"])
+        self._cards_dirty = True
+        self._update_actions()
+        self.render_views()
 
     # ------------------------------------------------------------------ data
     def choose_data(self) -> None:
@@ -517,13 +612,14 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, source: str, data: Any) -> None:
         self._close_progress()
         self.statusBar().clearMessage()
+        self.remember_run(f"New data ({describe_source(source)})")
         self.data, self.source = data, source
         parts = [f"{data.n_train:,} train"]
         if data.n_validation:
             parts.append(f"{data.n_validation:,} validation")
         parts.append(f"{data.n_test:,} test digits")
         self.panel.set_data_text(f"{describe_source(source)}: {' / '.join(parts)}")
-        self.new_run()
+        self.new_run(None)
         self.dataReady.emit()
 
     def _on_load_failed(self, source: str, message: str) -> None:
@@ -823,7 +919,47 @@ class MainWindow(QMainWindow):
         s.sync()
 
     # ------------------------------------------------------------------ closing
+    def _ask_to_save(self) -> None:
+        """Closing with an unsaved run: Save / Discard / Cancel (non-blocking; training goes on)."""
+        if self._save_question is not None and self._save_question.isVisible():
+            return
+        n = self.unsaved_epochs()
+        box = QMessageBox(QMessageBox.Question, "Save the network?",
+                          f"The network has trained {n} epochs since it was last saved. Save it before "
+                          f"closing?", QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        box.setDefaultButton(QMessageBox.Save)
+        box.finished.connect(self._on_save_question_finished)
+        self._save_question = box
+        box.open()
+
+    def _on_save_question_finished(self, _result: int) -> None:
+        box = self._save_question
+        button = box.standardButton(box.clickedButton()) if box is not None and box.clickedButton() else None
+        if button == QMessageBox.Save:
+            self.network_files.ask_save()
+            if self.unsaved_epochs():
+                return   # not saved (cancelled, or it failed and said why): stay open
+        elif button != QMessageBox.Discard:
+            return       # Cancel, or Esc
+        self._closing_confirmed = True
+        self.close()
+
+    def close_now(self) -> None:
+        """Close without asking (the application is quitting)."""
+        self._closing_confirmed = True
+        self.close()
+
+    def unsaved_epochs(self) -> int:
+        """Epochs trained since the network was last saved (0: nothing to lose)."""
+        done = max((e.epochs_done for e in self.history.epochs), default=0)
+        return max(0, done - self.saved_epochs)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if (self.ask_to_save and not self._closing_confirmed and self.unsaved_epochs() > ASK_TO_SAVE_EPOCHS
+                and not QApplication.closingDown()):
+            event.ignore()
+            self._ask_to_save()
+            return
         self.redraw_timer.stop()
         self._frame_end_timer.stop()
         self._rebuild_timer.stop()
