@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -248,12 +249,12 @@ def open_zip(f: BinaryIO, name: str, expected: str) -> zipfile.ZipFile:
     try:
         end = zipfile._EndRecData(f)  # noqa: SLF001 - the only way to see the size first
     except (OSError, ValueError, EOFError, OverflowError) as exc:
-        raise DataError(f"{name} is truncated or damaged ({exc}); delete it and get it again") from None
+        raise DataError(f"{name} is truncated or damaged ({exc}), not {expected}") from None
     if end is None:
         f.seek(0)
         kind = sniff(f.read(512))
         if kind == "a zip archive":
-            raise DataError(f"{name} is truncated or damaged (no zip table of contents); delete it and get it again")
+            raise DataError(f"{name} is truncated or damaged (no zip table of contents), not {expected}")
         raise DataError(f"{name} is {kind}, not {expected}")
     if end[zipfile._ECD_SIZE] > MAX_ZIP_DIRECTORY:  # noqa: SLF001
         raise DataError(f"{name}: its zip table of contents is {end[zipfile._ECD_SIZE]:,} bytes, "  # noqa: SLF001
@@ -263,7 +264,7 @@ def open_zip(f: BinaryIO, name: str, expected: str) -> zipfile.ZipFile:
         return zipfile.ZipFile(f)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, OverflowError,
             NotImplementedError, UnicodeDecodeError) as exc:
-        raise DataError(f"{name} is truncated or damaged ({exc}); delete it and get it again") from None
+        raise DataError(f"{name} is truncated or damaged ({exc}), not {expected}") from None
 
 
 def npz_keys(zf: zipfile.ZipFile) -> list[str]:
@@ -329,5 +330,47 @@ def _kinds_text(kinds: str) -> str:
     return "text" if kinds == "U" else "whole numbers" if kinds == "iu" else "plain numbers"
 
 
-__all__ = ["MAX_DATA_BYTES", "CappedReader", "check_regular", "expect_end", "gzip_reader", "npz_keys",
+__all__ = ["MAX_DATA_BYTES", "CappedReader", "check_output", "check_regular", "expect_end", "gzip_reader", "npz_keys",
            "open_regular", "open_zip", "read_limited", "read_npy_member", "sniff"]
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def check_output(path: str | os.PathLike, option: str, inputs: tuple[str | os.PathLike | None, ...] = ()) -> Path:
+    """DataError unless a file can be written at ``path`` (checked before any work):
+    not empty, not a folder or other non-file, in an existing writable folder, and not
+    one of ``inputs``. Writing is tried for real (a temp file, removed at once)."""
+    if path is None or not str(path).strip():
+        raise DataError(f"{option} needs a file name, got an empty one")
+    p = Path(path).expanduser()
+    if str(path).endswith(os.sep) or p.is_dir():
+        raise DataError(f"{option} {p}: that is a folder; give a file name")
+    if p.exists() or p.is_symlink():
+        try:
+            kind = _describe_mode(p.stat().st_mode)
+        except OSError:
+            kind = None
+        if kind is not None:
+            raise DataError(f"{option} {p}: that is {kind}, not a file")
+    for other in inputs:
+        if other is None or str(other) in ("", "bundled", "mnist"):
+            continue
+        try:
+            same = p.exists() and Path(other).expanduser().exists() and os.path.samefile(p, Path(other).expanduser())
+        except OSError:
+            same = False
+        if same or p.resolve() == Path(other).expanduser().resolve():
+            raise DataError(f"{option} {p} is also an input of this run: choose another file name")
+    folder = p.parent
+    if not folder.exists():
+        raise DataError(f"{option} {p}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise DataError(f"{option} {p}: {folder} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{p.name[:40]}.", suffix=".check")
+    except OSError as exc:
+        raise DataError(f"{option} {p}: cannot write into {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
+    return p
