@@ -106,7 +106,8 @@ def parse_json(text: str, where: str, what: str) -> Any:
     except RecursionError:
         raise DataError(f"{where} is not a valid {what}: it is nested too deeply") from None
     except ValueError as e:  # e.g. an integer of 5,000 digits
-        raise DataError(f"{where} is not a valid {what}: {str(e)[:80]}") from None
+        why = "it holds a number too long to read" if "integer string" in str(e) else str(e)[:80]
+        raise DataError(f"{where} is not a valid {what}: {why}") from None
 
 
 __all__ = ["MAX_EPOCHS", "MAX_MINI_BATCH", "MAX_SEED", "check_config", "is_int", "is_number",
