@@ -234,6 +234,10 @@ def load_file(path: PathLike) -> Dataset:
     An npz with nnviz's own keys (``train_images``, ``train_labels``, ``test_images``,
     ``test_labels``, optionally ``validation_*``) loads too.
     """
+    if not str(path).strip():
+        raise DataError("no data file given (an empty name): use bundled, mnist or a path")
+    if "\0" in str(path):
+        raise DataError("a data path cannot contain a NUL character")
     p = Path(path).expanduser()
     return _load_path(p, name=p.name or str(p), description="")
 
