@@ -3,11 +3,17 @@ fetches full MNIST. User mistakes give one line on stderr and exit status 2."""
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
-from collections.abc import Sequence
-from typing import NoReturn
+
+try:  # Ctrl-C in the first milliseconds, while the entry point imports this module
+    import argparse
+    import signal
+    import time
+    from collections.abc import Sequence
+    from typing import NoReturn
+except KeyboardInterrupt:
+    print("nnviz: interrupted", file=sys.stderr)
+    raise SystemExit(130) from None
 
 EXIT_USAGE = 2
 
@@ -124,22 +130,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; a problem the user can fix is one line on stderr and status 2,
     Ctrl-C at any moment is "nnviz: interrupted" and status 130."""
     try:
-        return _main(argv)
+        try:
+            return _main(argv)
+        finally:
+            if argv is None:  # the real command line: a Ctrl-C now would only interrupt the exit
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
     except KeyboardInterrupt:
-        return _interrupted()
+        if argv is None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the message
+        print("nnviz: interrupted", file=sys.stderr)
+        return 130
 
 
-def _interrupted() -> int:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the message
-    print("nnviz: interrupted", file=sys.stderr)
-    return 130
+def _import_core(command: str | None) -> None:
+    """Import numpy and the core with Ctrl-C held back: an interrupt inside a C extension's
+    import would surface as an ImportError (numpy turns it into one); held, it arrives just
+    after, as a KeyboardInterrupt that main turns into "nnviz: interrupted"."""
+    block = hasattr(signal, "pthread_sigmask") and command in ("train", "replay", "download")
+    if block:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        import nnviz.core.errors  # noqa: F401
+        if command in ("train", "replay"):
+            import nnviz.core.history  # noqa: F401  (numpy, the network, training)
+            import nnviz.core.recipe  # noqa: F401
+        if command in ("train", "replay", "download"):
+            import nnviz.core.data  # noqa: F401
+            import nnviz.core.download  # noqa: F401  (requests)
+    finally:
+        if block:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _import_core(args.command)
     from nnviz.core.errors import NnvizError
 
     try:
