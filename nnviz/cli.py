@@ -131,15 +131,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C at any moment is "nnviz: interrupted" and status 130."""
     try:
         try:
+            if argv is None:  # the real command line: SIGTERM cleans up as Ctrl-C does
+                signal.signal(signal.SIGTERM, _on_sigterm)
             return _main(argv)
         finally:
-            if argv is None:  # the real command line: a Ctrl-C now would only interrupt the exit
+            if argv is None:  # a Ctrl-C now would only interrupt the exit
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except KeyboardInterrupt:
         if argv is None:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the message
         print("nnviz: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("nnviz: terminated", file=sys.stderr)
+        return 143
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind (temp files and partial downloads are removed) and exit 143."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise _Terminated()
 
 
 def _import_core(command: str | None) -> None:
@@ -148,7 +163,7 @@ def _import_core(command: str | None) -> None:
     after, as a KeyboardInterrupt that main turns into "nnviz: interrupted"."""
     block = hasattr(signal, "pthread_sigmask") and command in ("train", "replay", "download")
     if block:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         import nnviz.core.errors  # noqa: F401
         if command in ("train", "replay"):
@@ -159,7 +174,7 @@ def _import_core(command: str | None) -> None:
             import nnviz.core.download  # noqa: F401  (requests)
     finally:
         if block:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def _main(argv: Sequence[str] | None) -> int:
