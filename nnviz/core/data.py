@@ -586,6 +586,8 @@ def _read_npz(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = (),
         out = {}
         for k in keys + tuple(k for k in optional if k in names):
             out[k] = read_npy_member(zf, k, path.name, max_bytes=budget)
+            if out[k].ndim == 0:
+                raise DataError(f"{path.name}: {k} is a single number, not an array of images or labels")
             budget -= out[k].nbytes
         return out
 

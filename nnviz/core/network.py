@@ -105,7 +105,9 @@ def parse_sizes(sizes: Any) -> list[int]:
         raise ConfigError(f"every layer needs at least one neuron, got {sizes!r}")
     n = sum(x * y + y for x, y in zip(out[:-1], out[1:]))
     if n > MAX_PARAMETERS:
-        raise ConfigError(f"sizes {out} need {n:,} weights and biases, more than the limit of {MAX_PARAMETERS:,}")
+        shown = str(out) if max(out) < 10**12 else f"with a layer of {max(out):.3g} neurons"
+        raise ConfigError(f"sizes {shown} need more than the limit of {MAX_PARAMETERS:,} weights and biases"
+                          + (f" ({n:,})" if n < 10**15 else ""))
     return out
 
 

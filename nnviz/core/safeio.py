@@ -28,6 +28,12 @@ MAX_ZIP_DIRECTORY = 1 << 20  # bytes of a zip's table of contents (an npz has a 
 CHUNK = 1 << 16
 
 
+def why(exc: BaseException) -> str:
+    """An exception as a short phrase for a one-line message (never a page of bytes)."""
+    text = " ".join(str(exc).split())
+    return text[:100] + ("…" if len(text) > 100 else "") if text else type(exc).__name__
+
+
 def _describe_mode(mode: int) -> str | None:
     if stat.S_ISDIR(mode):
         return "a folder"
@@ -249,7 +255,7 @@ def open_zip(f: BinaryIO, name: str, expected: str) -> zipfile.ZipFile:
     try:
         end = zipfile._EndRecData(f)  # noqa: SLF001 - the only way to see the size first
     except (OSError, ValueError, EOFError, OverflowError) as exc:
-        raise DataError(f"{name} is truncated or damaged ({exc}), not {expected}") from None
+        raise DataError(f"{name} is truncated or damaged ({why(exc)}), not {expected}") from None
     if end is None:
         f.seek(0)
         kind = sniff(f.read(512))
@@ -264,7 +270,7 @@ def open_zip(f: BinaryIO, name: str, expected: str) -> zipfile.ZipFile:
         return zipfile.ZipFile(f)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, OverflowError,
             NotImplementedError, UnicodeDecodeError) as exc:
-        raise DataError(f"{name} is truncated or damaged ({exc}), not {expected}") from None
+        raise DataError(f"{name} is truncated or damaged ({why(exc)}), not {expected}") from None
 
 
 def npz_keys(zf: zipfile.ZipFile) -> list[str]:
@@ -296,13 +302,20 @@ def read_npy_member(zf: zipfile.ZipFile, key: str, name: str, *, max_bytes: int,
                     dshape, fortran, dtype = np.lib.format.read_array_header_2_0(m)
                 else:
                     raise ValueError(f"unsupported .npy version {version}")
-            except (ValueError, SyntaxError, TypeError, RecursionError, KeyError, OverflowError) as exc:
-                raise DataError(f"{where} is not a valid numpy array ({exc})") from None
+            except (zipfile.BadZipFile, EOFError, zlib.error, OSError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure to parse a header (tokenize, ast, ...)
+                raise DataError(f"{where} is not a valid numpy array ({type(exc).__name__}: {why(exc)})") from None
             if dtype.hasobject:
                 raise DataError(
                     f"{name} holds Python objects (an object array) in {key}; for safety nnviz loads only plain number arrays")
             if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None:
                 raise DataError(f"{where} holds {dtype}; expected {_kinds_text(kinds)}")
+            nonzero = 1
+            for d in dshape:
+                nonzero *= d or 1
+            if len(dshape) > 8 or nonzero * max(dtype.itemsize, 1) >= 1 << 62:
+                raise DataError(f"{where} declares an impossible shape {tuple(dshape)[:8]}")
             count = 1
             for d in dshape:
                 count *= d
@@ -322,7 +335,7 @@ def read_npy_member(zf: zipfile.ZipFile, key: str, name: str, *, max_bytes: int,
         raise
     except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, NotImplementedError,
             OverflowError, RuntimeError) as exc:
-        raise DataError(f"{name} is truncated or damaged ({exc}); delete it and get it again") from None
+        raise DataError(f"{name} is truncated or damaged ({why(exc)}); delete it and get it again") from None
     return np.frombuffer(data, dtype=dtype).reshape(dshape, order="F" if fortran else "C")
 
 
