@@ -133,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if argv is None:  # the real command line: SIGTERM cleans up as Ctrl-C does
                 signal.signal(signal.SIGTERM, _on_sigterm)
+                import nnviz
+
+                if nnviz._take_early_interrupt():  # Ctrl-C while the entry point was importing
+                    raise KeyboardInterrupt
             return _main(argv)
         finally:
             if argv is None:  # a Ctrl-C now would only interrupt the exit
