@@ -3,11 +3,17 @@ fetches full MNIST. User mistakes give one line on stderr and exit status 2."""
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
-from collections.abc import Sequence
-from typing import NoReturn
+
+try:  # Ctrl-C in the first milliseconds, while the entry point imports this module
+    import argparse
+    import signal
+    import time
+    from collections.abc import Sequence
+    from typing import NoReturn
+except KeyboardInterrupt:
+    print("nnviz: interrupted", file=sys.stderr)
+    raise SystemExit(130) from None
 
 EXIT_USAGE = 2
 
@@ -29,16 +35,20 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _int_at_least(minimum: int):
-    """An argparse type: a whole number >= ``minimum``."""
+def _int_at_least(minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number >= ``minimum`` (and <= ``maximum``)."""
     def parse(text: str) -> int:
         try:
+            if len(text) > 30:
+                raise ValueError
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(
                 f"must be at least 1, got {text!r}" if minimum == 1 else f"must be {minimum} or more, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text!r}")
         return value
     return parse
 
@@ -57,8 +67,13 @@ def _speed(text: str) -> float | None:
 SPEED_HELP = ("at most N training digits a second, or 'max' (as fast as possible); "
               "the pace never changes the numbers")
 
+MAX_EPOCHS = 10_000  # = nnviz.core.schema.MAX_EPOCHS (not imported here: the parser loads no numpy)
+MAX_MINI_BATCH = 100_000  # = nnviz.core.schema.MAX_MINI_BATCH
 _positive_int = _int_at_least(1)
 _non_negative_int = _int_at_least(0)
+_epochs = _int_at_least(0, MAX_EPOCHS)
+_mini_batch = _int_at_least(1, MAX_MINI_BATCH)
+_seed = _int_at_least(0, 2**63 - 1)
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -93,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--screenshot", metavar="PNG", help="open the window, train --epochs epochs, save a picture of the window to PNG and exit")
-    parser.add_argument("--epochs", type=_non_negative_int, default=None, help="with --screenshot: epochs to train first (default 1)")
+    parser.add_argument("--epochs", type=_epochs, default=None, help="with --screenshot: epochs to train first (default 1)")
     parser.add_argument("--view", default="train", help="with --screenshot: which view to capture")
     parser.add_argument("--size", default="1280x720", help="with --screenshot: window size WxH (default 1280x720)")
     parser.add_argument("--speed", type=_speed, default=argparse.SUPPRESS, metavar="N|max",
@@ -105,13 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train the book's network headless, printing 'Epoch j: n / N' after each epoch.")
     t.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)  # always headless
     t.add_argument("--data", default="bundled", help=DATA_HELP)
-    t.add_argument("--sizes", type=_sizes, default=(784, 30, 10), help="layer sizes, e.g. 784,30,10 (default)")
-    t.add_argument("--epochs", type=_non_negative_int, default=30, help="epochs to train (default 30; 0 with --load: only evaluate)")
-    t.add_argument("--batch-size", type=_positive_int, default=10, help="mini-batch size (default 10)")
+    t.add_argument("--sizes", type=_sizes, default=None, help="layer sizes, e.g. 784,30,10 (default; at most 10,000,000 weights and biases; not with --load)")
+    t.add_argument("--epochs", type=_epochs, default=30, help="epochs to train (default 30, at most 10,000; 0 with --load: only evaluate)")
+    t.add_argument("--batch-size", type=_mini_batch, default=10, help="mini-batch size (default 10)")
     t.add_argument("--eta", type=_positive_float, default=3.0, help="learning rate eta (default 3.0)")
     t.add_argument("--cost", choices=("quadratic", "cross-entropy"), default=None, help="cost function (default quadratic, the book's; with --load, the saved one)")
-    t.add_argument("--seed", type=_non_negative_int, default=None, help="random seed for initial weights and shuffling (default: random, printed)")
-    t.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="floating-point type (default float64)")
+    t.add_argument("--seed", type=_seed, default=None, help="random seed for initial weights and shuffling (default: random, printed)")
+    t.add_argument("--dtype", choices=("float64", "float32"), default=None, help="floating-point type (default float64; with --load, the saved one)")
     t.add_argument("--save", metavar="MODEL.npz", help="save the trained network (weights, config, history) here")
     t.add_argument("--load", metavar="MODEL.npz", help="start from a saved network instead of random weights")
     t.add_argument("--history", metavar="RUN.csv", help="write per-epoch metrics here (.csv, or .json)")
@@ -143,8 +158,64 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; a problem the user can fix is one line on stderr and status 2,
+    Ctrl-C at any moment is "nnviz: interrupted" and status 130."""
+    try:
+        try:
+            if argv is None:  # the real command line: SIGTERM cleans up as Ctrl-C does
+                signal.signal(signal.SIGTERM, _on_sigterm)
+                import nnviz
+
+                if nnviz._take_early_interrupt():  # Ctrl-C while the entry point was importing
+                    raise KeyboardInterrupt
+            return _main(argv)
+        finally:
+            if argv is None:  # a Ctrl-C now would only interrupt the exit
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except KeyboardInterrupt:
+        if argv is None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the message
+        print("nnviz: interrupted", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print("nnviz: terminated", file=sys.stderr)
+        return 143
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind (temp files and partial downloads are removed) and exit 143."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise _Terminated()
+
+
+def _import_core(command: str | None) -> None:
+    """Import numpy and the core with Ctrl-C held back: an interrupt inside a C extension's
+    import would surface as an ImportError (numpy turns it into one); held, it arrives just
+    after, as a KeyboardInterrupt that main turns into "nnviz: interrupted"."""
+    block = hasattr(signal, "pthread_sigmask") and command in ("train", "replay", "download")
+    if block:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        import nnviz.core.errors  # noqa: F401
+        if command in ("train", "replay"):
+            import nnviz.core.history  # noqa: F401  (numpy, the network, training)
+            import nnviz.core.recipe  # noqa: F401
+        if command in ("train", "replay", "download"):
+            import nnviz.core.data  # noqa: F401
+            import nnviz.core.download  # noqa: F401  (requests)
+    finally:
+        if block:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _import_core(args.command)
     from nnviz.core.errors import NnvizError
 
     try:
@@ -158,9 +229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NnvizError as e:
         print(f"nnviz: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("nnviz: interrupted", file=sys.stderr)
-        return 130
+    except MemoryError:
+        print("nnviz: error: not enough memory for this (try smaller --sizes or less data)", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. 'nnviz train | head': the reader has gone
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 class _ProgressBar:
@@ -222,13 +298,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     from nnviz.core.recipe import RecipeRecorder
     from nnviz.core.training import Controls, TrainConfig, check_data_fits, train
 
+    if args.load is not None:
+        for option, value in (("--sizes", args.sizes), ("--dtype", args.dtype), ("--record", args.record)):
+            if value is not None:
+                why = "starts from the seed's weights" if option == "--record" else "comes from the saved network"
+                raise ConfigError(f"{option} cannot be combined with --load (the run {why})")
+    elif args.epochs == 0:
+        raise ConfigError("--epochs 0 trains nothing: give --load MODEL.npz to evaluate a saved network")
+    outputs = _check_outputs(args)
     network = None
-    sizes, dtype, cost = args.sizes, args.dtype, args.cost or "quadratic"
-    if args.load:
+    sizes, dtype, cost = args.sizes or (784, 30, 10), args.dtype or "float64", args.cost or "quadratic"
+    if args.load is not None:
         network, _, _ = load_network(args.load)
         sizes, dtype, cost = tuple(network.sizes), network.dtype.name, args.cost or network.cost.name
-    if args.epochs == 0 and network is None:
-        raise ConfigError("--epochs 0 trains nothing: give --load MODEL.npz to evaluate a saved network")
     data = _load_data(args.data, args.quiet)
     config = TrainConfig(sizes=sizes, epochs=max(args.epochs, 1), mini_batch_size=args.batch_size,
                          eta=args.eta, cost=cost, seed=args.seed, dtype=dtype).validated()
@@ -243,28 +325,72 @@ def cmd_train(args: argparse.Namespace) -> int:
                         speed=args.speed)
     if args.epochs == 0:
         controls.stop()
-    recorder = None
-    if args.record:
-        if network is not None:
-            raise ConfigError("--record starts from the seed's weights: it cannot be combined with --load")
-        recorder = RecipeRecorder(args.data, config)
+    recorder = RecipeRecorder(args.data, config) if args.record else None
     history = _print_run(train(config, data, controls, network=network), recorder)
     if args.epochs == 0:
         first = history.epochs[0]
         print(f"Loaded network: {first.test_correct} / {first.test_total}", flush=True)
-    if recorder is not None:
-        recorder.recipe.save(args.record)
-    if args.history:
-        if str(args.history).lower().endswith(".json"):
-            history.write_json(args.history)
-        else:
-            history.write_csv(args.history)
-    if args.save:
+
+    def save(path) -> None:
         from nnviz.core.training import build_network
 
         net = network if network is not None else _final_network(config, history, build_network)
-        save_network(args.save, net, config, history)
+        save_network(path, net, config, history)
+
+    writers = {
+        "--record": lambda path: recorder.recipe.save(path),
+        "--history": lambda path: (history.write_json(path) if str(args.history).lower().endswith(".json")
+                                   else history.write_csv(path)),
+        "--save": save,
+    }
+    _write_all([(option, path, writers[option]) for option, path in outputs])
     return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> list:
+    """Every output of a run checked before any work: [(option, Path)], writable, distinct,
+    none of them an input."""
+    from nnviz.core.errors import ConfigError
+    from nnviz.core.safeio import check_output
+
+    given = [(o, v) for o, v in (("--record", args.record), ("--history", args.history), ("--save", args.save))
+             if v is not None]
+    inputs = (args.load, args.data)
+    checked = [(option, check_output(value, option, inputs)) for option, value in given]
+    for i, (option, path) in enumerate(checked):
+        for other, other_path in checked[:i]:
+            if path.resolve() == other_path.resolve():
+                raise ConfigError(f"{other} and {option} name the same file {path}: choose two names")
+    return checked
+
+
+def _write_all(outputs: list) -> None:
+    """Write every output to a temp file beside it, then move them all into place: if one
+    fails, none is written and no temp file remains."""
+    import os
+    import tempfile
+
+    from nnviz.core.errors import DataError
+
+    staged = []
+    try:
+        for option, path, write in outputs:
+            try:
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                os.close(fd)
+                staged.append(tmp)
+                write(tmp)
+            except OSError as e:
+                raise DataError(f"{option} {path}: cannot write it ({e.strerror or e})") from None
+        for (option, path, _), tmp in zip(outputs, staged):
+            try:
+                os.replace(tmp, path)
+            except OSError as e:
+                raise DataError(f"{option} {path}: cannot write it ({e.strerror or e})") from None
+    finally:
+        for tmp in staged:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
 
 
 def _print_run(snapshots, recorder=None):

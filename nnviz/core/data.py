@@ -8,12 +8,10 @@ whose one-line message says what is wrong with which file.
 
 from __future__ import annotations
 
-import gzip
 import os
 import pickle
+import struct
 import threading
-import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,18 @@ from typing import Any
 import numpy as np
 
 from nnviz.core.errors import DataError
+from nnviz.core.safeio import (
+    MAX_DATA_BYTES,
+    CappedReader,
+    check_regular,
+    expect_end,
+    gzip_reader,
+    npz_keys,
+    open_regular,
+    open_zip,
+    read_npy_member,
+    sniff,
+)
 
 __all__ = [
     "Dataset",
@@ -224,107 +234,278 @@ def load_file(path: PathLike) -> Dataset:
     An npz with nnviz's own keys (``train_images``, ``train_labels``, ``test_images``,
     ``test_labels``, optionally ``validation_*``) loads too.
     """
+    if not str(path).strip():
+        raise DataError("no data file given (an empty name): use bundled, mnist or a path")
+    if "\0" in str(path):
+        raise DataError("a data path cannot contain a NUL character")
     p = Path(path).expanduser()
     return _load_path(p, name=p.name or str(p), description="")
 
 
 def _load_path(path: Path, name: str, description: str) -> Dataset:
-    if not path.exists():
-        raise DataError(f"no such file: {path}")
-    if path.is_dir():
-        return _load_dir(path, name, description)
     try:
-        with path.open("rb") as f:
-            head = f.read(4)
+        is_dir = path.is_dir()
     except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if head.startswith(b"\x1f\x8b"):
-        return _load_gzip(path, name, description)
-    if head.startswith(b"PK"):
-        return _load_npz(path, name, description)
-    if head.startswith(b"\x80"):
-        with path.open("rb") as f:
-            return _load_pickle(f, path, name, description)
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if is_dir:
+        return _load_dir(path, name, description)
+    st = check_regular(path, "data file")
+    if st.st_size > MAX_DATA_BYTES:
+        raise DataError(f"{path.name} is {st.st_size:,} bytes, more than the {MAX_DATA_BYTES:,}-byte limit "
+                        "for a data file (full MNIST needs 220 MB)")
+    with open_regular(path, "data file") as f:
+        try:
+            head = f.read(8)
+            f.seek(0)
+            if head.startswith(b"\x1f\x8b"):
+                return _load_gzip(f, path, name, description)
+            if head.startswith(b"PK"):
+                return _load_npz(f, path, name, description)
+            if head.startswith(b"\x80") and len(head) > 1 and head[1] <= 5:
+                return _load_pickle(f, path, name, description)
+        except OSError as exc:
+            raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
     if head[:3] == b"\x00\x00\x08" or path.name.endswith(("-ubyte", "-ubyte.gz")):
         raise DataError(f"{path.name} is a single IDX file: pass the folder that holds all four IDX files")
     if path.name.endswith(".gz"):
-        raise DataError(f"{path.name} is not a gzip file (it may be damaged; delete it and download it again)")
-    raise DataError(f"{path.name} is not an MNIST file: {EXPECTED}")
+        raise DataError(f"{path.name} is not a gzip file: it is {sniff(head)} (damaged? delete it and get it again)")
+    raise DataError(f"{path.name} is not an MNIST file: {EXPECTED} (it is {sniff(_head(path))})")
 
 
-def _gzip_error(path: Path, exc: Exception) -> DataError:
-    if isinstance(exc, EOFError):
-        return DataError(f"{path.name} is truncated (the download may have been interrupted)")
-    return DataError(f"{path.name} is a damaged gzip file ({exc}); delete it and download it again")
+def _head(path: Path, n: int = 512) -> bytes:
+    with open_regular(path) as f:
+        return f.read(n)
 
 
-_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
-
-
-def _load_gzip(path: Path, name: str, description: str) -> Dataset:
-    try:
-        with gzip.open(path, "rb") as f:
-            head = f.peek(4)[:4]
-            if head.startswith(b"\x80"):
-                return _load_pickle(f, path, name, description)
-    except _GZIP_ERRORS as exc:
-        raise _gzip_error(path, exc) from None
+def _load_gzip(f: Any, path: Path, name: str, description: str) -> Dataset:
+    inner = gzip_reader(f, path.name)
+    head = inner.peek(8)[:8]
+    if head.startswith(b"\x80") and len(head) > 1 and head[1] <= 5:
+        return _load_pickle(inner, path, name, description, gzipped=True)
     if head[:3] == b"\x00\x00\x08":
         raise DataError(f"{path.name} is a single IDX file: pass the folder that holds all four IDX files")
-    raise DataError(f"{path.name} is not an MNIST file: {EXPECTED}")
+    raise DataError(f"{path.name} is not an MNIST file: {EXPECTED} (it holds {sniff(head)}, gzip'd)")
 
 
 # --------------------------------------------------------------------------- pickle
+# The book's mnist.pkl.gz is a pickle, and a pickle can run code. nnviz reads it with a
+# pure-Python unpickler restricted to the opcodes that build numbers, strings, tuples and
+# lists, counted and capped; the only globals a numpy array pickle names resolve to
+# stand-ins that check everything (dtype, shape, data length) and build a plain array.
+
+MAX_PICKLE_OPS = 100_000  # the book's pickle needs a few hundred opcodes
+MAX_PICKLE_NESTING = 64
+_PLAIN_DTYPE_CODES = {"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8",
+                      "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                      "float16", "float32", "float64"}
 
 
-def _numpy_reconstruct() -> Any:
-    try:
-        from numpy._core.multiarray import _reconstruct  # numpy >= 2 (and 1.26's alias)
-    except ImportError:  # pragma: no cover - numpy < 1.26
-        from numpy.core.multiarray import _reconstruct
-    return _reconstruct
+class _Refused(Exception):
+    """A pickle that is not a plain numpy array pickle; turned into a DataError."""
 
 
-def _numpy_frombuffer() -> Any:
-    try:
-        from numpy._core.numeric import _frombuffer
-    except ImportError:  # pragma: no cover - numpy < 1.26
-        from numpy.core.numeric import _frombuffer
-    return _frombuffer
+def _short(v: Any) -> str:
+    """A short description of a value from a pickle (never a deep or huge repr)."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 1 << 64:
+        return f"a {v.bit_length()}-bit number"
+    if isinstance(v, (bool, int, float, type(None))):
+        return repr(v)
+    if isinstance(v, (str, bytes)) and len(v) <= 20:
+        return repr(v)
+    return f"a {type(v).__name__}"
 
 
-def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+def _small_int(v: Any, what: str, lo: int = 0, hi: int = 1 << 62) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise _Refused(f"bad {what} {_short(v)}")
+    return v
+
+
+class _DtypeStub:
+    """Stands for ``numpy.dtype(code, align, copy)`` + its ``__setstate__``: plain numbers only."""
+
+    def __init__(self, code: Any, align: Any = False, copy: Any = True) -> None:
+        if isinstance(code, bytes):
+            code = code.decode("latin1")
+        if not isinstance(code, str) or code not in _PLAIN_DTYPE_CODES:
+            raise _Refused(f"dtype {_short(code)} is not a plain number type")
+        self.dtype = np.dtype(code)
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) not in (8, 9):
+            raise _Refused("bad dtype state")
+        order = state[1]
+        if isinstance(order, bytes):
+            order = order.decode("latin1")
+        if order not in ("<", ">", "|", "=") or any(x is not None for x in state[2:5]):
+            raise _Refused("dtype with fields or sub-arrays")
+        for x in state[5:8]:
+            _small_int(x, "dtype field", -1, 64)
+        if len(state) == 9 and state[8] is not None:
+            raise _Refused("dtype with metadata")
+        if order in "<>":
+            self.dtype = self.dtype.newbyteorder(order)
+
+
+def _as_dtype(d: Any) -> np.dtype:
+    if not isinstance(d, _DtypeStub):
+        raise _Refused("an array without a plain dtype")
+    return d.dtype
+
+
+def _as_shape(shape: Any) -> tuple[int, ...]:
+    if not isinstance(shape, tuple) or len(shape) > 8:
+        raise _Refused("bad array shape")
+    return tuple(_small_int(d, "array dimension") for d in shape)
+
+
+def _as_bytes(raw: Any) -> bytes:
+    if isinstance(raw, str):
+        return raw.encode("latin1")
+    if isinstance(raw, (bytes, bytearray)):
+        return bytes(raw)
+    raise _Refused("array data that is not bytes")
+
+
+def _build_array(shape: Any, dtype: Any, fortran: Any, raw: Any) -> np.ndarray:
+    shape, dt, data = _as_shape(shape), _as_dtype(dtype), _as_bytes(raw)
+    count = 1
+    for d in shape:
+        count *= d
+    if count * dt.itemsize != len(data):
+        raise _Refused(f"an array of shape {shape} {dt} with {len(data):,} bytes of data")
+    return np.frombuffer(data, dtype=dt).reshape(shape, order="F" if fortran else "C")
+
+
+class _ArrayStub:
+    """Stands for ``_reconstruct(ndarray, (0,), b'b')``; its ``__setstate__`` builds the array."""
+
+    array: np.ndarray | None = None
+
+    def __setstate__(self, state: Any) -> None:
+        if self.array is not None or not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise _Refused("bad array state")
+        if len(state) == 5:
+            _small_int(state[0], "array version", 0, 1)
+            state = state[1:]
+        shape, dtype, fortran, raw = state
+        if not isinstance(fortran, (bool, int)):
+            raise _Refused("bad array order")
+        self.array = _build_array(shape, dtype, bool(fortran), raw)
+
+
+_NDARRAY = object()  # what the pickle gets for the name numpy.ndarray
+
+
+def _reconstruct(subtype: Any, shape: Any, typecode: Any) -> _ArrayStub:
+    if subtype is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
+        raise _Refused("an unusual array reconstruction")
+    return _ArrayStub()
+
+
+def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    if order not in ("C", "F"):
+        raise _Refused("bad array order")
+    return _build_array(shape, dtype, order == "F", buf)
+
+
+def _latin1_encode(text: Any, encoding: Any = "latin1") -> bytes:
     """``_codecs.encode`` as Python 3 protocol-2 pickles use it for bytes: latin-1 only."""
     if encoding not in ("latin1", "latin-1", "iso-8859-1") or not isinstance(text, str):
-        raise pickle.UnpicklingError(f"unexpected _codecs.encode({encoding!r})")
+        raise _Refused(f"unexpected _codecs.encode({_short(encoding)})")
     return text.encode("latin1")
+
+
+def _empty_bytes(*args: Any) -> bytes:
+    """``bytes()`` as Python 3 protocol-2 pickles write an empty bytes object."""
+    if args:
+        raise _Refused("bytes() with arguments")
+    return b""
 
 
 # The only globals a pickle of numpy arrays (inside tuples) needs. Nothing else is looked up.
 _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
-    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct(),  # the book's (numpy 1, py2)
-    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct(),  # numpy 2
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("numpy.core.numeric", "_frombuffer"): _numpy_frombuffer(),  # protocol 5
-    ("numpy._core.numeric", "_frombuffer"): _numpy_frombuffer(),
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # the book's (numpy 1, py2)
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # numpy 2
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _DtypeStub,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,  # protocol 5
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
     ("_codecs", "encode"): _latin1_encode,  # bytes in Python 3 protocol-2 pickles
+    ("__builtin__", "bytes"): _empty_bytes,  # b"" in Python 3 protocol-2 pickles
+    ("builtins", "bytes"): _empty_bytes,
 }
 
+_ALLOWED_OPS = {
+    pickle.PROTO, pickle.FRAME, pickle.STOP, pickle.MARK, pickle.POP, pickle.POP_MARK, pickle.DUP,
+    pickle.NONE, pickle.NEWTRUE, pickle.NEWFALSE, pickle.INT, pickle.BININT, pickle.BININT1,
+    pickle.BININT2, pickle.LONG, pickle.LONG1, pickle.LONG4, pickle.FLOAT, pickle.BINFLOAT,
+    pickle.STRING, pickle.BINSTRING, pickle.SHORT_BINSTRING, pickle.BINBYTES, pickle.SHORT_BINBYTES,
+    pickle.BINBYTES8, pickle.BYTEARRAY8, pickle.UNICODE, pickle.BINUNICODE, pickle.SHORT_BINUNICODE,
+    pickle.BINUNICODE8, pickle.EMPTY_TUPLE, pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3,
+    pickle.EMPTY_LIST, pickle.LIST, pickle.APPEND, pickle.APPENDS, pickle.GET, pickle.BINGET,
+    pickle.LONG_BINGET, pickle.PUT, pickle.BINPUT, pickle.LONG_BINPUT, pickle.MEMOIZE,
+    pickle.GLOBAL, pickle.STACK_GLOBAL, pickle.REDUCE, pickle.BUILD,
+}
+_STUB_TYPES = (_ArrayStub, _DtypeStub)
 
-class _ArrayUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds numpy arrays and tuples and refuses every other global."""
 
-    def __init__(self, file: Any, filename: str) -> None:
-        super().__init__(file, encoding="latin1")
+class _Dispatch(dict):
+    def __missing__(self, key: int) -> Any:
+        raise _Refused(f"pickle opcode {bytes([key])!r} is not used by numpy arrays")
+
+
+def _counted(op: Callable[[Any], None]) -> Callable[[Any], None]:
+    def run(self: _ArrayUnpickler) -> None:
+        self.ops += 1
+        if self.ops > MAX_PICKLE_OPS:
+            raise _Refused(f"more than {MAX_PICKLE_OPS:,} pickle operations")
+        op(self)
+    return run
+
+
+def _load_build(self: _ArrayUnpickler) -> None:
+    if len(self.stack) < 2 or not isinstance(self.stack[-2], _STUB_TYPES):
+        raise _Refused("BUILD on something that is not an array")
+    pickle._Unpickler.dispatch[pickle.BUILD[0]](self)
+
+
+def _load_mark(self: _ArrayUnpickler) -> None:
+    if len(self.metastack) >= MAX_PICKLE_NESTING:
+        raise _Refused(f"nesting deeper than {MAX_PICKLE_NESTING}")
+    pickle._Unpickler.dispatch[pickle.MARK[0]](self)
+
+
+def _load_bytearray8(self: _ArrayUnpickler) -> None:
+    (n,) = struct.unpack("<Q", self.read(8))
+    if n > self.reader.left:
+        raise _Refused(f"a bytearray of {n:,} bytes, more than the file holds")
+    self.append(bytearray(self.read(n)))
+
+
+class _ArrayUnpickler(pickle._Unpickler):
+    """Rebuilds numpy arrays of plain numbers inside tuples and lists; refuses all else."""
+
+    dispatch = _Dispatch()
+    for _code in _ALLOWED_OPS:
+        dispatch[_code[0]] = _counted(pickle._Unpickler.dispatch[_code[0]])
+    dispatch[pickle.BUILD[0]] = _counted(_load_build)
+    dispatch[pickle.MARK[0]] = _counted(_load_mark)
+    dispatch[pickle.BYTEARRAY8[0]] = _counted(_load_bytearray8)
+    del _code
+
+    def __init__(self, reader: CappedReader, filename: str) -> None:
+        super().__init__(reader, encoding="bytes")  # py2 str stays bytes: no copy of the pixels
+        self.reader = reader
         self._filename = filename
+        self.ops = 0
 
-    def find_class(self, module: str, name: str) -> Any:
+    def find_class(self, module: Any, name: Any) -> Any:
         try:
             return _ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
+        except (KeyError, TypeError):
             raise DataError(
-                f"nnviz refuses to load {self._filename}: the pickle names `{module}.{name}`, "
+                f"nnviz refuses to load {self._filename}: the pickle names `{str(module)[:60]}.{str(name)[:60]}`, "
                 "which is not part of MNIST data (a pickle can run code; only numpy arrays are allowed)"
             ) from None
 
@@ -332,26 +513,41 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise DataError(f"nnviz refuses to load {self._filename}: the pickle uses persistent ids")
 
 
-def _load_pickle(f: Any, path: Path, name: str, description: str) -> Dataset:
+def _unstub(obj: Any, depth: int = 0) -> Any:
+    """The loaded object with every array stand-in replaced by its array (3 levels deep)."""
+    if isinstance(obj, _ArrayStub):
+        if obj.array is None:
+            raise _Refused("an array without data")
+        return obj.array
+    if isinstance(obj, (tuple, list)) and depth < 3 and len(obj) <= 3:
+        return tuple(_unstub(x, depth + 1) for x in obj)
+    return obj
+
+
+def _load_pickle(f: Any, path: Path, name: str, description: str, *, gzipped: bool = False) -> Dataset:
     """The book's pickle: ((train_x, train_y), (valid_x, valid_y), (test_x, test_y))."""
+    reader = CappedReader(f, MAX_DATA_BYTES, path.name, "a data file")
+    what = "gzip'd pickle" if gzipped else "pickle"
     try:
-        obj = _ArrayUnpickler(f, path.name).load()
+        obj = _unstub(_ArrayUnpickler(reader, path.name).load())
+        expect_end(reader, path.name, what)
     except DataError:
         raise
-    except _GZIP_ERRORS as exc:
-        raise _gzip_error(path, exc) from None
-    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        if "truncated" in str(exc):
-            raise _gzip_error(path, EOFError()) from None
-        raise DataError(f"{path.name} is not a valid MNIST pickle ({type(exc).__name__}: {exc})") from None
-    except MemoryError:
-        raise DataError(f"{path.name}: not enough memory to load it") from None
+    except _Refused as exc:
+        raise DataError(f"nnviz refuses to load {path.name}: it is not a pickle of plain numpy arrays ({exc})") from None
+    except EOFError:
+        raise DataError(f"{path.name} is truncated (the download may have been interrupted)") from None
+    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            struct.error, UnicodeDecodeError, OverflowError, RecursionError, OSError) as exc:
+        if "truncated" in str(exc) or "exhausted" in str(exc):
+            raise DataError(f"{path.name} is truncated (the download may have been interrupted)") from None
+        raise DataError(f"{path.name} is not a valid MNIST pickle ({type(exc).__name__}: {str(exc)[:100]})") from None
 
     shape_msg = f"{path.name} is not the book's MNIST pickle: expected (training, validation, test) pairs of (images, labels)"
-    if not (isinstance(obj, (tuple, list)) and len(obj) == 3):
+    if not (isinstance(obj, tuple) and len(obj) == 3):
         raise DataError(shape_msg)
     for pair in obj:
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(a, np.ndarray) for a in pair)):
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(a, np.ndarray) for a in pair)):
             raise DataError(shape_msg)
     (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = obj
     return _dataset(
@@ -374,47 +570,39 @@ _KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
 _NNVIZ_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
 
 
-def _read_npz(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """The arrays ``keys`` (+ any ``optional`` present) of an npz, read with allow_pickle=False."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in keys if k not in npz.files]
-            if missing:
-                raise DataError(
-                    f"{path.name} is missing the key(s) {', '.join(missing)} (expected {', '.join(keys)})"
-                )
-            return {k: npz[k] for k in keys + tuple(k for k in optional if k in npz.files)}
-    except DataError:
-        raise
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise DataError(
-                f"{path.name} holds Python objects (an object array); for safety nnviz loads only plain number arrays"
-            ) from None
-        raise DataError(f"{path.name} is not a valid npz file ({exc})") from None
-    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise DataError(f"{path.name} is truncated or damaged ({exc}); delete it and get it again") from None
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+def _read_npz(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = (),
+              f: Any = None) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (+ any ``optional`` present) of an npz; only those members are read,
+    each refused before reading if its header is not plain numbers within the data limit."""
+    if f is None:
+        with open_regular(path, "data file") as own:
+            return _read_npz(path, keys, optional, own)
+    with open_zip(f, path.name, "an MNIST npz") as zf:
+        names = npz_keys(zf)
+        missing = [k for k in keys if k not in names]
+        if missing:
+            raise DataError(f"{path.name} is missing the key(s) {', '.join(missing)} (expected {', '.join(keys)})")
+        budget = MAX_DATA_BYTES
+        out = {}
+        for k in keys + tuple(k for k in optional if k in names):
+            out[k] = read_npy_member(zf, k, path.name, max_bytes=budget)
+            if out[k].ndim == 0:
+                raise DataError(f"{path.name}: {k} is a single number, not an array of images or labels")
+            budget -= out[k].nbytes
+        return out
 
 
-def _peek_npz_keys(path: Path) -> list[str]:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return [n[:-4] if n.endswith(".npy") else n for n in zf.namelist()]
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise DataError(f"{path.name} is truncated or damaged ({exc}); delete it and get it again") from None
-
-
-def _load_npz(path: Path, name: str, description: str) -> Dataset:
+def _load_npz(f: Any, path: Path, name: str, description: str) -> Dataset:
     """Keras' mnist.npz (uint8 x_train (60000, 28, 28), ...) or nnviz's own npz keys."""
-    keys = _peek_npz_keys(path)
+    with open_zip(f, path.name, "an MNIST npz") as zf:
+        keys = npz_keys(zf)
     if all(k in keys for k in _NNVIZ_KEYS):
-        arrays = _read_npz(path, _NNVIZ_KEYS, ("validation_images", "validation_labels"))
+        arrays = _read_npz(path, _NNVIZ_KEYS, ("validation_images", "validation_labels"), f)
         return _dataset(path.name, name, description, **arrays)
     if not any(k in keys for k in _KERAS_KEYS):
-        raise DataError(f"{path.name} is not an MNIST file: {EXPECTED} (its keys are {', '.join(keys) or 'none'})")
-    arrays = _read_npz(path, _KERAS_KEYS)
+        shown = ", ".join(k[:40] for k in keys[:10]) + (", ..." if len(keys) > 10 else "")
+        raise DataError(f"{path.name} is not an MNIST file: {EXPECTED} (its keys are {shown or 'none'})")
+    arrays = _read_npz(path, _KERAS_KEYS, (), f)
     x_train = _flatten(arrays["x_train"], path.name, "x_train")
     x_test = _flatten(arrays["x_test"], path.name, "x_test")
     y_train, y_test = arrays["y_train"], arrays["y_test"]
@@ -484,41 +672,49 @@ def _load_dir(folder: Path, name: str, description: str) -> Dataset:
 
 
 def _read_idx(path: Path, kind: str) -> np.ndarray:
-    """An IDX file (plain or .gz): images -> (n, 784) uint8, labels -> (n,) uint8."""
-    try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as f:
-                data = f.read()
-        else:
-            data = path.read_bytes()
-    except _GZIP_ERRORS as exc:
-        raise _gzip_error(path, exc) from None
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    """An IDX file (plain or .gz): images -> (n, 784) uint8, labels -> (n,) uint8.
 
+    The header is read first; its declared size is checked against the data limit before
+    the data is read, and the data must end exactly where the header says."""
+    st = check_regular(path, "IDX file")
+    if st.st_size > MAX_DATA_BYTES:
+        raise DataError(f"{path.name} is {st.st_size:,} bytes, more than the {MAX_DATA_BYTES:,}-byte limit for a data file")
     ndim = 3 if kind == "images" else 1
     header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path.name} is truncated (the download may have been interrupted)")
-    magic = int.from_bytes(data[:4], "big")
-    if magic != _IDX_MAGIC[kind]:
-        raise DataError(
-            f"{path.name} is not an IDX {kind} file: magic number 0x{magic:08x}, expected 0x{_IDX_MAGIC[kind]:08x}"
-        )
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    count = int(np.prod(dims))
-    if len(data) - header < count:
-        raise DataError(
-            f"{path.name} is truncated: {len(data) - header:,} of {count:,} bytes "
-            "(the download may have been interrupted)"
-        )
-    if len(data) - header > count:
-        raise DataError(f"{path.name} has {len(data) - header - count:,} bytes more than its header says")
-    values = np.frombuffer(data, dtype=np.uint8, count=count, offset=header)
+    with open_regular(path, "IDX file") as raw:
+        try:
+            f = gzip_reader(raw, path.name) if path.name.endswith(".gz") else raw
+            head = f.read(header)
+            if len(head) < header:
+                raise DataError(f"{path.name} is truncated (the download may have been interrupted)")
+            magic = int.from_bytes(head[:4], "big")
+            if magic != _IDX_MAGIC[kind]:
+                raise DataError(
+                    f"{path.name} is not an IDX {kind} file: magic number 0x{magic:08x}, expected 0x{_IDX_MAGIC[kind]:08x}"
+                )
+            dims = [int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+            if kind == "images" and dims[1] * dims[2] != N_PIXELS:
+                raise DataError(f"{path.name}: expected {N_PIXELS} pixels per image, got {dims[1] * dims[2]}")
+            count = 1
+            for d in dims:
+                count *= d
+            if count > MAX_DATA_BYTES:
+                raise DataError(f"{path.name} declares {count:,} bytes of {kind}, more than the "
+                                f"{MAX_DATA_BYTES:,}-byte limit for a data file (MNIST's are 47 MB)")
+            data = f.read(count)
+            if len(data) < count:
+                raise DataError(
+                    f"{path.name} is truncated: {len(data):,} of {count:,} bytes "
+                    "(the download may have been interrupted)"
+                )
+            extra = f.read(1)
+        except OSError as exc:
+            raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if extra:
+        raise DataError(f"{path.name} has more bytes than its header says (trailing garbage): it is damaged")
+    values = np.frombuffer(data, dtype=np.uint8, count=count)
     if kind == "labels":
         return values
-    if dims[1] * dims[2] != N_PIXELS:
-        raise DataError(f"{path.name}: expected {N_PIXELS} pixels per image, got {dims[1] * dims[2]}")
     return values.reshape(dims[0], N_PIXELS)
 
 

@@ -12,11 +12,13 @@ import logging
 import os
 import shutil
 import tempfile
+import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -44,6 +46,9 @@ Progress = Callable[[int, "int | None"], None]
 """``progress(done_bytes, total_bytes)``; ``total_bytes`` is None when unknown."""
 
 CHUNK_SIZE = 64 * 1024
+DEFAULT_DEADLINE = 600.0  # seconds a whole file may take (17 MB at 30 kB/s); NNVIZ_DOWNLOAD_DEADLINE overrides
+DEFAULT_MAX_BYTES = 100_000_000  # a file of unknown size may be at most this big
+STALE_AGE = 3600.0  # a partial file untouched this long is an earlier run's, even if its pid lives
 IDX_DIRNAME = "mnist-idx"  # the cache sub-folder that holds the four IDX files
 NO_NETWORK = "no network: use the bundled data or pass --data PATH"
 _HEADERS = {"User-Agent": f"nnviz/{__version__}", "Accept-Encoding": "identity"}
@@ -129,6 +134,61 @@ MNIST_SOURCES: tuple[Source, ...] = (
 )
 
 
+def download_deadline() -> float:
+    """Seconds one file may take: ``$NNVIZ_DOWNLOAD_DEADLINE`` if set, else DEFAULT_DEADLINE."""
+    env = os.environ.get("NNVIZ_DOWNLOAD_DEADLINE", "").strip()
+    if not env:
+        return DEFAULT_DEADLINE
+    try:
+        value = float(env)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1e7:
+        raise DataError(f"NNVIZ_DOWNLOAD_DEADLINE must be a number of seconds, got {env[:40]!r}")
+    return value
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def clean_stale_partials(root: Path) -> list[Path]:
+    """Remove the partial downloads (``.*.part`` files and IDX staging folders) that earlier,
+    killed runs left in ``root``: those whose process is gone, or untouched for an hour.
+    Returns what was removed."""
+    removed = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return removed
+    now = time.time()
+    for p in entries:
+        if not (p.name.startswith(".") and p.name.endswith(".part")):
+            continue
+        m = re.search(r"\.pid(\d+)\.", p.name)
+        try:
+            age = now - p.lstat().st_mtime
+        except OSError:
+            continue
+        if (m is not None and _pid_alive(int(m.group(1)))) and age < STALE_AGE:
+            continue  # another nnviz is downloading right now
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p)
+        except OSError as exc:
+            log.info("could not remove the stale partial download %s: %s", p, exc)
+    return removed
+
+
 def cache_dir() -> Path:
     """The folder for downloaded data: ``$NNVIZ_DATA_DIR`` if set, else the user cache dir."""
     env = os.environ.get("NNVIZ_DATA_DIR")
@@ -200,13 +260,18 @@ def download_file(
     cancel: threading.Event | None = None,
     timeout: float | tuple[float, float] = (10, 30),
     session: requests.Session | None = None,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
 ) -> Path:
     """Download ``url`` to ``dest`` atomically; verify the digest(s) given; return ``dest``.
 
     ``progress(done_bytes, total_bytes)`` is called once the server answers (with 0) and
     after every chunk; ``total_bytes`` is the Content-Length or None. ``cancel`` is checked
-    between chunks. Raises DownloadCancelled, ConnectionFailed or DownloadError; on any
-    failure ``dest`` is left as it was and no temporary file remains.
+    between chunks. At most ``max_bytes`` (default DEFAULT_MAX_BYTES) are accepted, and the
+    whole file must arrive within ``deadline`` seconds (default :func:`download_deadline`;
+    checked between reads, so it may be overrun by one read timeout). Raises
+    DownloadCancelled, ConnectionFailed or DownloadError; on any failure ``dest`` is left
+    as it was and no temporary file remains.
     """
     dest = Path(dest)
     _check_cancel(cancel)
@@ -214,18 +279,21 @@ def download_file(
     if session is None:
         with requests.Session() as own:
             return download_file(
-                url, dest, md5=md5, sha256=sha256, progress=progress, cancel=cancel, timeout=timeout, session=own
+                url, dest, md5=md5, sha256=sha256, progress=progress, cancel=cancel, timeout=timeout, session=own,
+                max_bytes=max_bytes, deadline=deadline,
             )
 
     name = dest.name
+    limits = (DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+              download_deadline() if deadline is None else deadline)
     try:
-        tmp_fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{name}.", suffix=".part")
+        tmp_fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{name}.pid{os.getpid()}.", suffix=".part")
     except OSError as exc:
         raise DownloadError(f"cannot write into {dest.parent}: {exc.strerror or exc}") from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(tmp_fd, "wb") as out:
-            _stream(url, out, name, session, md5, sha256, progress, cancel, timeout)
+            _stream(url, out, name, session, md5, sha256, progress, cancel, timeout, limits)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dest)
@@ -248,24 +316,38 @@ def _stream(
     progress: Progress | None,
     cancel: threading.Event | None,
     timeout: float | tuple[float, float],
+    limits: tuple[int, float] = (DEFAULT_MAX_BYTES, DEFAULT_DEADLINE),
 ) -> None:
-    """GET ``url`` and write its body to ``out``, checking length, digests and cancel."""
+    """GET ``url`` and write its body to ``out``, checking length, size cap, deadline,
+    digests and cancel."""
     host = _host(url)
     digests = _Digests(md5, sha256)
     done, total = 0, None
+    max_bytes, deadline = limits
+    give_up = time.monotonic() + deadline
     try:
         with session.get(url, stream=True, timeout=timeout, headers=_HEADERS) as resp:
             if resp.status_code >= 400:
                 raise DownloadError(f"{host} answered HTTP {resp.status_code} ({resp.reason}) for {name}")
             length = resp.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
+            total = int(length) if length and length.isdigit() and len(length) < 20 else None
+            if total is not None and total > max_bytes:
+                raise DownloadError(f"{host} offers {total:,} bytes for {name}, more than the {max_bytes:,} "
+                                    "expected: refused")
             if progress is not None:
                 progress(0, total)
             # raw bytes, exactly as served: the digest is of the file, not of a decoded body
-            for chunk in resp.raw.stream(CHUNK_SIZE, decode_content=False):
+            for chunk in _chunks(resp.raw):
                 _check_cancel(cancel)
+                if time.monotonic() > give_up:
+                    raise DownloadError(
+                        f"download of {name} from {host} took longer than {deadline:g} s, the deadline "
+                        "(set NNVIZ_DOWNLOAD_DEADLINE to allow more seconds)")
                 if not chunk:
                     continue
+                if done + len(chunk) > max_bytes:
+                    raise DownloadError(f"{host} sent more than {max_bytes:,} bytes for {name}, more than "
+                                        "expected: refused")
                 out.write(chunk)
                 digests.update(chunk)
                 done += len(chunk)
@@ -292,6 +374,20 @@ def _stream(
     if total is not None and done != total:
         raise DownloadError(f"download of {name} is truncated: got {done:,} of {total:,} bytes")
     digests.check(name)
+
+
+def _chunks(raw: Any) -> Iterator[bytes]:
+    """The body as it arrives: each read returns what one receive brings (``read1``), so a
+    trickling server cannot hold one read for long and the deadline is checked often."""
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # urllib3 1.x
+        yield from raw.stream(CHUNK_SIZE, decode_content=False)
+        return
+    while True:
+        chunk = read1(CHUNK_SIZE, decode_content=False)
+        if not chunk:
+            return
+        yield chunk
 
 
 def _resolve_cache_dir(given: str | os.PathLike | None) -> Path:
@@ -334,6 +430,8 @@ def fetch_mnist(
     for source in sources:
         if _is_cached(root, source):
             return _target(root, source)
+    clean_stale_partials(root)
+    _check_writable(root)
 
     failures: list[DownloadError] = []
     with requests.Session() as session:
@@ -351,6 +449,21 @@ def fetch_mnist(
     raise DownloadError(
         f"could not download MNIST from any of {len(sources)} sources; last error: {failures[-1]}"
     ) from failures[-1]
+
+
+def _check_writable(root: Path) -> None:
+    try:
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".nnviz-write-check.", suffix=".tmp")
+    except OSError as exc:
+        raise DataError(f"cannot download MNIST into {root}: {exc.strerror or exc} "
+                        "(set NNVIZ_DATA_DIR to a writable folder)") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _max_bytes(f: RemoteFile) -> int | None:
+    """The most a file may weigh: its known size (and a little), else the default cap."""
+    return None if f.size_hint is None else f.size_hint + CHUNK_SIZE
 
 
 def _fetch_source(
@@ -388,10 +501,15 @@ def _fetch_source(
             cancel=cancel,
             timeout=timeout,
             session=session,
+            max_bytes=_max_bytes(f),
         )
 
     final = _target(root, source)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{IDX_DIRNAME}.", suffix=".part"))
+    try:
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{IDX_DIRNAME}.pid{os.getpid()}.", suffix=".part"))
+    except OSError as exc:
+        raise DataError(f"cannot download MNIST into {root}: {exc.strerror or exc} "
+                        "(set NNVIZ_DATA_DIR to a writable folder)") from None
     try:
         for i, f in enumerate(source.files):
             path = download_file(
@@ -403,6 +521,7 @@ def _fetch_source(
                 cancel=cancel,
                 timeout=timeout,
                 session=session,
+                max_bytes=_max_bytes(f),
             )
             finished += path.stat().st_size
         _ensure_dir(final)

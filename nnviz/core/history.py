@@ -7,15 +7,17 @@ import csv
 import json
 import os
 import tempfile
-import zipfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nnviz.core.errors import DataError
-from nnviz.core.network import Network, parse_dtype
+from nnviz.core.costs import get_cost
+from nnviz.core.errors import ConfigError, DataError
+from nnviz.core.network import MAX_LAYERS, Network, parse_dtype, parse_sizes
+from nnviz.core.safeio import MB, check_regular, npz_keys, open_regular, open_zip, read_npy_member, sniff
+from nnviz.core.schema import MAX_EPOCHS, check_config, is_int, parse_json, shown
 from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged, TrainConfig
 
 CSV_FIELDS = ("epoch", "test_correct", "test_total", "test_accuracy", "validation_correct",
@@ -92,7 +94,8 @@ def _numbers_only(snapshot: EpochSnapshot) -> EpochSnapshot:
 
 
 class atomic_open:
-    """Write to a temp file beside ``path``, then rename: no half-written files."""
+    """Write to a temp file beside ``path``, then rename: no half-written files, and no
+    temp file left behind whatever fails (the write, the close, or the rename)."""
 
     def __init__(self, path: str | os.PathLike, mode: str, **kw: Any) -> None:
         self.path = Path(path)
@@ -100,15 +103,22 @@ class atomic_open:
 
     def __enter__(self):
         fd, self.tmp = tempfile.mkstemp(dir=self.path.parent or ".", prefix=f".{self.path.name}.")
-        self.f = os.fdopen(fd, self.mode, **self.kw)
+        try:
+            self.f = os.fdopen(fd, self.mode, **self.kw)
+        except BaseException:
+            os.close(fd)
+            os.unlink(self.tmp)
+            raise
         return self.f
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.f.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            os.unlink(self.tmp)
+        try:
+            self.f.close()
+            if exc_type is None:
+                os.replace(self.tmp, self.path)
+        finally:
+            if os.path.lexists(self.tmp):
+                os.unlink(self.tmp)
 
 
 def save_network(path: str | os.PathLike, net: Network, config: TrainConfig | None = None,
@@ -132,46 +142,86 @@ def save_network(path: str | os.PathLike, net: Network, config: TrainConfig | No
         np.savez(f, **arrays)
 
 
+MAX_NETWORK_FILE = 200 * MB  # a network of MAX_PARAMETERS float64 numbers is 80 MB
+MAX_SAVED_TEXT = 16 * MB  # the config and history JSON inside a saved network
+MAX_HISTORY_ROWS = MAX_EPOCHS + 1
+NOT_A_NETWORK = "not a saved nnviz network"
+
+
 def load_network(path: str | os.PathLike) -> tuple[Network, dict[str, Any], list[dict[str, Any]]]:
     """Load a network saved by :func:`save_network`: ``(network, config dict, history rows)``.
-    Every shape and type is checked; anything else is a DataError."""
+
+    Only the members needed are read, each checked (type, shape, size) before its data;
+    the layer sizes must stay within ``network.MAX_PARAMETERS``; the config's known fields
+    are checked (unknown ones are dropped); anything else is a DataError."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no such file: {path}")
-    try:
-        # open the file ourselves: np.load leaks its handle when the zip is damaged
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
-            files = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-        raise DataError(f"{path.name} is not a saved nnviz network (or it is truncated): {e}") from None
-    needed = {"format", "sizes", "dtype", "cost"}
-    if not needed <= files.keys() or str(files["format"]) != "nnviz-network-1":
-        raise DataError(f"{path.name} is not a saved nnviz network (missing {sorted(needed - files.keys()) or 'format tag'})")
-    sizes = files["sizes"]
-    if sizes.dtype.kind not in "iu" or sizes.ndim != 1 or len(sizes) < 2 or (sizes < 1).any():
-        raise DataError(f"{path.name}: bad layer sizes {sizes!r}")
-    try:
-        net = Network([int(s) for s in sizes], seed=0, dtype=parse_dtype(str(files["dtype"])),
-                      cost=str(files["cost"]))
-    except Exception as e:  # ConfigError from bad dtype/cost strings
-        raise DataError(f"{path.name}: {e}") from None
-    weights, biases = [], []
-    for l, (x, y) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
-        for key, shape, dest in ((f"w{l}", (y, x), weights), (f"b{l}", (y, 1), biases)):
-            a = files.get(key)
-            if a is None:
-                raise DataError(f"{path.name}: missing {key}")
-            if a.dtype.kind != "f" or a.shape != shape:
-                raise DataError(f"{path.name}: {key} should be {shape} floats, got {a.shape} {a.dtype}")
-            if not np.isfinite(a).all():
-                raise DataError(f"{path.name}: {key} holds infinite or NaN values")
-            dest.append(a)
+    name = path.name
+    st = check_regular(path, "saved nnviz network")
+    if st.st_size > MAX_NETWORK_FILE:
+        raise DataError(f"{name} is {st.st_size:,} bytes, more than the {MAX_NETWORK_FILE:,}-byte limit for a saved network")
+    with open_regular(path, "saved nnviz network") as f:
+        try:
+            head = f.read(8)
+            f.seek(0)
+        except OSError as e:
+            raise DataError(f"cannot read {path}: {e.strerror or e}") from None
+        if not head.startswith(b"PK"):
+            raise DataError(f"{name} is {NOT_A_NETWORK}: it is {sniff(head)}")
+        with open_zip(f, name, "a saved nnviz network") as zf:
+            keys = set(npz_keys(zf))
+            needed = {"format", "sizes", "dtype", "cost"}
+            if not needed <= keys:
+                raise DataError(f"{name} is {NOT_A_NETWORK} (missing {', '.join(sorted(needed - keys))})")
+
+            def text(key: str, limit: int = 4096) -> str:
+                a = read_npy_member(zf, key, name, max_bytes=limit, kinds="U")
+                if a.ndim != 0:
+                    raise DataError(f"{name}: {key} should be a single text, got shape {a.shape}")
+                return str(a)
+
+            if text("format") != "nnviz-network-1":
+                raise DataError(f"{name} is {NOT_A_NETWORK} (wrong format tag)")
+            sizes = read_npy_member(zf, "sizes", name, max_bytes=8 * MAX_LAYERS, kinds="iu")
+            if sizes.ndim != 1:
+                raise DataError(f"{name}: bad layer sizes of shape {sizes.shape}")
+            try:
+                sizes_list = parse_sizes([int(s) for s in sizes])
+                dtype = parse_dtype(text("dtype"))
+                cost = get_cost(text("cost")).name
+            except ConfigError as e:
+                raise DataError(f"{name}: {e}") from None
+            weights, biases = [], []
+            for l, (x, y) in enumerate(zip(sizes_list[:-1], sizes_list[1:])):
+                for key, shape, dest in ((f"w{l}", (y, x), weights), (f"b{l}", (y, 1), biases)):
+                    if key not in keys:
+                        raise DataError(f"{name}: missing {key}")
+                    a = read_npy_member(zf, key, name, max_bytes=8 * x * y + 8 * y, kinds="f", shape=shape)
+                    if not np.isfinite(a).all():
+                        raise DataError(f"{name}: {key} holds infinite or NaN values")
+                    dest.append(np.array(a, dtype=dtype, order="C"))
+            config_text = text("config", 4 * MAX_SAVED_TEXT // 16) if "config" in keys else "{}"
+            rows_text = text("history", 4 * MAX_SAVED_TEXT) if "history" in keys else "[]"
+    net = Network(sizes_list, seed=0, dtype=dtype, cost=cost)
     net.weights, net.biases = weights, biases
+    config = parse_json(config_text, name, "saved network (its config)")
+    rows = parse_json(rows_text, name, "saved network (its history)")
     try:
-        config = json.loads(str(files.get("config", "{}")))
-        rows = json.loads(str(files.get("history", "[]")))
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path.name}: its config is damaged ({e})") from None
-    if not isinstance(config, dict) or not isinstance(rows, list):
-        raise DataError(f"{path.name}: its config is damaged")
-    return net, config, rows
+        config = check_config(config, seed_required=False)
+    except ConfigError as e:
+        raise DataError(f"{name}: its saved settings are damaged: {e}") from None
+    return net, config, _check_rows(rows, name)
+
+
+def _check_rows(rows: Any, name: str) -> list[dict[str, Any]]:
+    """The saved per-epoch rows: a list of flat objects of numbers and short texts."""
+    if not isinstance(rows, list) or len(rows) > MAX_HISTORY_ROWS:
+        raise DataError(f"{name}: its saved history is damaged (expected a list of at most {MAX_HISTORY_ROWS:,} epochs)")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or len(row) > 64:
+            raise DataError(f"{name}: its saved history is damaged (epoch row {i} is {shown(row)})")
+        for k, v in row.items():
+            ok = (v is None or isinstance(v, bool) or (is_int(v) and abs(v) < 2**63)
+                  or isinstance(v, float) or (isinstance(v, str) and len(v) <= 100))
+            if not ok:
+                raise DataError(f"{name}: its saved history is damaged (row {i}, {shown(k)}: {shown(v)})")
+    return rows

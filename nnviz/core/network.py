@@ -71,22 +71,43 @@ def parse_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
+MAX_PARAMETERS = 10_000_000  # weights + biases; [784, 30, 10] has 23,860
+MAX_LAYERS = 32
+
+
 def parse_sizes(sizes: Any) -> list[int]:
-    """Layer sizes as a list of positive ints, e.g. '784,30,10' or [784, 30, 10]."""
+    """Layer sizes as a list of positive ints, e.g. '784,30,10' or [784, 30, 10]; at most
+    MAX_LAYERS layers and MAX_PARAMETERS weights and biases."""
+    if isinstance(sizes, (str, bytes)) and len(sizes) > 400:
+        raise ConfigError(f"sizes are too long ({len(sizes)} characters)")
     if isinstance(sizes, str):
         parts = [p.strip() for p in sizes.replace(" ", ",").split(",") if p.strip()]
     else:
-        parts = list(sizes)
+        try:
+            parts = list(sizes)
+        except TypeError:
+            raise ConfigError(f"sizes must be whole numbers like 784,30,10, got {type(sizes).__name__}") from None
+    if len(parts) > MAX_LAYERS:
+        raise ConfigError(f"at most {MAX_LAYERS} layers, got {len(parts)}")
     try:
         out = [int(p) for p in parts]
-        if any(float(p) != int(p) for p in parts):
+        if any(isinstance(p, bool) or float(p) != int(p) for p in parts):
             raise ValueError
-    except (TypeError, ValueError):
-        raise ConfigError(f"sizes must be whole numbers like 784,30,10, got {sizes!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        try:
+            shown = repr(str(sizes)[:80])
+        except ValueError:  # an integer too long to print
+            shown = "a huge number"
+        raise ConfigError(f"sizes must be whole numbers like 784,30,10, got {shown}") from None
     if len(out) < 2:
         raise ConfigError(f"sizes need at least an input and an output layer, got {sizes!r}")
     if any(s < 1 for s in out):
         raise ConfigError(f"every layer needs at least one neuron, got {sizes!r}")
+    n = sum(x * y + y for x, y in zip(out[:-1], out[1:]))
+    if n > MAX_PARAMETERS:
+        shown = str(out) if max(out) < 10**12 else f"with a layer of {max(out):.3g} neurons"
+        raise ConfigError(f"sizes {shown} need more than the limit of {MAX_PARAMETERS:,} weights and biases"
+                          + (f" ({n:,})" if n < 10**15 else ""))
     return out
 
 

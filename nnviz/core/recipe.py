@@ -17,7 +17,6 @@ depends only on the seed, a replay gives the same numbers as the recorded run.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -26,8 +25,11 @@ from typing import Any
 
 from nnviz.core.errors import DataError, NnvizError
 from nnviz.core.history import atomic_open
+from nnviz.core.safeio import MB, read_limited, sniff
+from nnviz.core.schema import check_config, is_int, is_number, parse_json, shown
 from nnviz.core.training import (
     Controls,
+    check_eta,
     EpochSnapshot,
     SettingChanged,
     Snapshot,
@@ -102,66 +104,75 @@ def _fail(path: str, why: str) -> DataError:
     return DataError(f"{path} is not a valid nnviz lesson recipe: {why}")
 
 
+MAX_RECIPE_BYTES = 8 * MB
+MAX_EVENTS = 200_000
+MAX_DATA_TEXT = 4096
+
+
 def parse_recipe(text: str, where: str = "recipe") -> Recipe:
-    """A Recipe from JSON text; DataError naming the first problem otherwise."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise _fail(where, f"not JSON ({e.msg} at line {e.lineno})") from None
+    """A Recipe from JSON text; DataError naming the file and the first bad field otherwise.
+
+    The whole document is checked before anything is built: format, data (a non-empty
+    text), config (schema.check_config: types and ranges, epochs <= MAX_EPOCHS, seed a
+    whole number), events (at most MAX_EVENTS, steps whole and in order, eta in
+    training's range, cost one of its names). Other top-level and event keys are ignored."""
+    doc = parse_json(text, where, "nnviz lesson recipe")
     if not isinstance(doc, dict):
         raise _fail(where, "expected a JSON object")
     if doc.get("format") != FORMAT:
         raise _fail(where, f"'format' must be {FORMAT!r}")
     data = doc.get("data")
-    if not isinstance(data, str) or not data:
+    if not isinstance(data, str) or not data.strip() or len(data) > MAX_DATA_TEXT or "\0" in data:
         raise _fail(where, "'data' must name the data (bundled, mnist or a path)")
     cfg = doc.get("config")
     if not isinstance(cfg, dict):
         raise _fail(where, "'config' must be an object")
     unknown = set(cfg) - set(CONFIG_KEYS)
     if unknown:
-        raise _fail(where, f"unknown config keys {sorted(unknown)}")
-    if "seed" not in cfg or not isinstance(cfg["seed"], int):
-        raise _fail(where, "'config.seed' must be a whole number (a replay needs the seed)")
+        raise _fail(where, f"unknown config keys {sorted(str(k)[:40] for k in unknown)[:5]}")
     try:
-        config = TrainConfig(**{k: (tuple(v) if k == "sizes" and isinstance(v, list) else v)
-                                for k, v in cfg.items()}).validated()
+        checked = check_config(cfg, seed_required=True)
+        config = TrainConfig(**checked).validated()
     except NnvizError as e:
         raise _fail(where, str(e)) from None
-    except TypeError as e:
-        raise _fail(where, f"bad config ({e})") from None
     events_doc = doc.get("events", [])
     if not isinstance(events_doc, list):
         raise _fail(where, "'events' must be a list")
+    if len(events_doc) > MAX_EVENTS:
+        raise _fail(where, f"more than {MAX_EVENTS:,} events")
     events = []
     last = 0
     for i, e in enumerate(events_doc):
-        if not isinstance(e, dict) or not isinstance(e.get("step"), int) or isinstance(e.get("step"), bool):
+        if not isinstance(e, dict) or not is_int(e.get("step")):
             raise _fail(where, f"event {i} needs a whole-number 'step'")
         name, step, value = e.get("name"), e["step"], e.get("value")
-        if step < 0 or step < last:
+        if step < 0 or step < last or step > 2**62:
             raise _fail(where, f"event {i}: steps must be 0 or more and in order")
         last = step
         if name == "eta":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise _fail(where, f"event {i}: eta must be a positive number, got {value!r}")
+            if not is_number(value):
+                raise _fail(where, f"event {i}: eta must be a positive number, got {shown(value)}")
+            try:
+                value = check_eta(value)
+            except (NnvizError, OverflowError) as exc:
+                raise _fail(where, f"event {i}: {exc}") from None
         elif name == "cost":
-            if value not in ("quadratic", "cross-entropy"):
-                raise _fail(where, f"event {i}: cost must be 'quadratic' or 'cross-entropy', got {value!r}")
-        elif name not in PACING_EVENTS:
-            raise _fail(where, f"event {i}: unknown event {name!r}")
+            if value not in ("quadratic", "cross-entropy") if isinstance(value, str) else True:
+                raise _fail(where, f"event {i}: cost must be 'quadratic' or 'cross-entropy', got {shown(value)}")
+        elif not isinstance(name, str) or name not in PACING_EVENTS:
+            raise _fail(where, f"event {i}: unknown event {shown(name)}")
         events.append(Event(step, name, value if name in NUMERIC_EVENTS else None))
     return Recipe(data=data, config=config, events=events)
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:
+    """Read and check a recipe file (a regular file of at most MAX_RECIPE_BYTES)."""
     path = Path(path)
+    raw = read_limited(path, MAX_RECIPE_BYTES, "lesson recipe")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"cannot read {path}: {e}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _fail(str(path), f"it is {sniff(raw[:512])}, not UTF-8 JSON text") from None
     return parse_recipe(text, str(path))
 
 

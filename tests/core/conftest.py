@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,8 @@ class Route:
     body: bytes = b""
     status: int = 200
     mode: str = "ok"  # "ok" | "truncate" (short body, then close) | "stall" (headers, then wait)
+    #                   | "trickle" (100 bytes every 20 ms until released) | "flood" (body repeated until released)
+    length: int | None = None  # the Content-Length to claim (default: the body's); -1: none
 
 
 class FakeServer:
@@ -52,7 +55,9 @@ class FakeServer:
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(route.body)))
+                length = len(route.body) if route.length is None else route.length
+                if length >= 0:
+                    self.send_header("Content-Length", str(length))
                 self.end_headers()
                 try:
                     if route.mode == "ok":
@@ -64,6 +69,19 @@ class FakeServer:
                         self.wfile.write(route.body[:100])
                         self.wfile.flush()
                         server.release.wait(STALL_LIMIT)
+                    elif route.mode in ("trickle", "flood"):
+                        step = 100 if route.mode == "trickle" else len(route.body)
+                        pause = 0.02 if route.mode == "trickle" else 0.0
+                        give_up = time.monotonic() + STALL_LIMIT
+                        i = 0
+                        while not server.release.is_set() and time.monotonic() < give_up:
+                            part = route.body[i : i + step] if route.mode == "trickle" else route.body
+                            if not part:
+                                break
+                            self.wfile.write(part)
+                            self.wfile.flush()
+                            i += step
+                            server.release.wait(pause)
                 except OSError:  # the client hung up; that is what some tests do
                     pass
 
@@ -78,8 +96,9 @@ class FakeServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
 
-    def serve(self, path: str, body: bytes = b"", *, status: int = 200, mode: str = "ok") -> str:
-        self.routes[path] = Route(body, status, mode)
+    def serve(self, path: str, body: bytes = b"", *, status: int = 200, mode: str = "ok",
+              length: int | None = None) -> str:
+        self.routes[path] = Route(body, status, mode, length)
         return self.url(path)
 
     def close(self) -> None:

@@ -313,3 +313,92 @@ def test_load_dataset_mnist_downloads_once(http_server, data_dir: Path, pickle_g
     again = load_dataset("mnist", cache_dir=data_dir)
     assert np.array_equal(again.test_images, ds.test_images)
     assert http_server.hits == ["/mnist.pkl.gz"]
+
+
+# ---------------------------------------------------------------- hostile servers (issue 10)
+
+
+def test_overall_deadline_stops_a_trickling_server(http_server, tmp_path: Path, monkeypatch) -> None:
+    """100 bytes every 20 ms never trips the read timeout; the per-file deadline stops it."""
+    monkeypatch.setenv("NNVIZ_DOWNLOAD_DEADLINE", "0.5")
+    url = http_server.serve("/slow", bytes(1_000_000), mode="trickle")
+    t0 = time.monotonic()
+    with pytest.raises(DownloadError, match=r"took longer than 0.5 s, the deadline \(set NNVIZ_DOWNLOAD_DEADLINE"):
+        download_file(url, tmp_path / "slow", timeout=FAST)
+    assert time.monotonic() - t0 < 5
+    assert files_in(tmp_path) == []
+
+
+def test_deadline_setting_is_checked(monkeypatch) -> None:
+    monkeypatch.setenv("NNVIZ_DOWNLOAD_DEADLINE", "soon")
+    with pytest.raises(download.DataError, match="NNVIZ_DOWNLOAD_DEADLINE must be a number of seconds, got 'soon'"):
+        download.download_deadline()
+    monkeypatch.delenv("NNVIZ_DOWNLOAD_DEADLINE")
+    assert download.download_deadline() == download.DEFAULT_DEADLINE
+
+
+def test_claimed_size_beyond_the_known_size_is_refused_at_once(http_server, data_dir: Path, pickle_gz) -> None:
+    url = http_server.serve("/mnist.pkl.gz", pickle_gz, mode="stall", length=10_000_000_000)
+    with pytest.raises(DownloadError, match=r"offers 10,000,000,000 bytes for mnist.pkl.gz, more than the [\d,]+ expected"):
+        fetch_mnist(sources=(pickle_source(url, pickle_gz),), timeout=FAST)
+    assert leftovers(data_dir) == []
+
+
+def test_endless_body_is_cut_at_the_known_size(http_server, data_dir: Path, pickle_gz) -> None:
+    """No Content-Length and a body that never ends: refused once it passes the known size."""
+    url = http_server.serve("/mnist.pkl.gz", pickle_gz, mode="flood", length=-1)
+    with pytest.raises(DownloadError, match="sent more than [\\d,]+ bytes for mnist.pkl.gz"):
+        fetch_mnist(sources=(pickle_source(url, pickle_gz),), timeout=FAST)
+    assert leftovers(data_dir) == []
+
+
+def test_stale_partials_of_a_killed_download_are_cleaned(http_server, data_dir: Path, pickle_gz) -> None:
+    """A download killed with SIGKILL leaves its .part file; the next download removes it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    slow = http_server.serve("/slow.pkl.gz", pickle_gz, mode="trickle")
+    code = ("import sys; from nnviz.core.download import *;"
+            "s = Source('slow', 'pickle', (RemoteFile(sys.argv[1], 'mnist.pkl.gz', size_hint=10**6),));"
+            "fetch_mnist(sources=(s,), timeout=(2, 2))")
+    child = subprocess.Popen([sys.executable, "-c", code, slow], env=dict(os.environ, NNVIZ_DATA_DIR=str(data_dir)))
+    try:
+        t0 = time.monotonic()
+        while not [p for p in data_dir.glob(".*.part") if p.stat().st_size > 0] and time.monotonic() - t0 < 30:
+            time.sleep(0.02)  # waiting for the child to start writing, not for a result
+        assert leftovers(data_dir), "the child never started downloading"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    # and a stale IDX staging folder of a process that is gone
+    stale_dir = data_dir / ".mnist-idx.pid999999999.x.part"
+    stale_dir.mkdir()
+    (stale_dir / "t10k-labels-idx1-ubyte.gz").write_bytes(b"partial")
+    assert len(leftovers(data_dir)) >= 2
+    url = http_server.serve("/mnist.pkl.gz", pickle_gz)
+    fetch_mnist(sources=(pickle_source(url, pickle_gz),), timeout=FAST)
+    assert leftovers(data_dir) == [] and files_in(data_dir) == ["mnist.pkl.gz"]
+
+
+def test_partials_of_a_live_download_are_kept(data_dir: Path) -> None:
+    import os
+
+    data_dir.mkdir()
+    mine = data_dir / f".mnist.pkl.gz.pid{os.getpid()}.abc.part"
+    mine.write_bytes(b"in progress")
+    assert download.clean_stale_partials(data_dir) == [] and mine.exists()
+
+
+@pytest.mark.parametrize("kind", ["pickle", "idx"])
+def test_unwritable_cache_is_one_line(http_server, monkeypatch, pickle_gz, fm, kind: str) -> None:
+    """/proc/self exists but nothing can be created in it (even as root): one line, no traceback."""
+    monkeypatch.setenv("NNVIZ_DATA_DIR", "/proc/self")
+    if kind == "pickle":
+        source = pickle_source(http_server.serve("/mnist.pkl.gz", pickle_gz), pickle_gz)
+    else:
+        source, _ = idx_source(http_server, fm)
+    with pytest.raises(download.DataError, match=r"cannot download MNIST into /proc/self: .* \(set NNVIZ_DATA_DIR to a writable folder\)"):
+        fetch_mnist(sources=(source,), timeout=FAST)
+    assert http_server.hits == []
