@@ -19,6 +19,7 @@ The same seed and the same controls give bit-for-bit the same epochs and changes
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
@@ -108,13 +109,28 @@ class TrainConfig:
         )
 
 
+class _CountingCondition(threading.Condition):
+    """A Condition that counts how often it is entered, in ``changes[0]``: every change
+    of the :class:`Controls` happens under it, so a compiled chunk of mini-batches that
+    watches ``changes`` ends at the next mini-batch after any change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes = np.zeros(1, dtype=np.int64)
+
+    def __enter__(self) -> bool:
+        entered = super().__enter__()
+        self.changes[0] += 1
+        return entered
+
+
 class Controls:
     """Live settings shared between the caller (e.g. the GUI thread) and the training
     loop, which reads them before every mini-batch. All methods are thread-safe."""
 
     def __init__(self, eta: float = 3.0, cost: str = "quadratic", epochs: int | None = None,
                  paused: bool = False) -> None:
-        self._cond = threading.Condition()
+        self._cond = _CountingCondition()
         self._eta = check_eta(eta)
         self._cost = get_cost(cost).name
         self._epochs = epochs
@@ -123,6 +139,11 @@ class Controls:
         self._steps = 0            # mini-batches allowed while paused
         self._step_epoch = False   # while paused: run to the end of the current epoch
         self._held_until = 0.0     # a brief, unreported hold (see hold())
+
+    @property
+    def changes(self) -> np.ndarray:
+        """``changes[0]`` grows at every change (read by the compiled training kernel)."""
+        return self._cond.changes
 
     # settings
     @property
@@ -408,6 +429,12 @@ def train(
     # progress_per_epoch snapshots an epoch even when epochs are short, within a rate cap
     per_epoch = max(1, batches // config.progress_per_epoch) if config.progress_per_epoch else 0
     min_gap = config.progress_interval / 10
+    # many mini-batches per call, ending early when a control changes, unless the controls
+    # count mini-batches themselves (a subclass overriding _may_run: one per call)
+    chunked = type(controls)._may_run is Controls._may_run
+    flag = getattr(controls, "changes", None)
+    scheduled = sorted(schedule) if schedule else []
+    per_batch = 0.0   # seconds per mini-batch, as last measured
 
     def epoch_snapshot(done: int, train_cost: float, seconds: float) -> EpochSnapshot:
         _check_finite(net, done)
@@ -427,7 +454,7 @@ def train(
         cost_sum = 0.0
         seconds = 0.0
         k = batch = since_progress = 0
-        last_progress = clock()
+        last_progress = now = clock()
         while k < n:
             if not controls._may_run():
                 if controls.stop_requested:
@@ -446,15 +473,18 @@ def train(
                 old, cost = cost, controls.cost
                 net.set_cost(cost)
                 yield SettingChanged("cost", old, cost, epoch, batch, step, k, n)
-            idx = order[k:k + m]
+            chunk = 1 if controls.paused or not chunked else _chunk_size(
+                batches - batch, step, since_progress, now - last_progress, per_batch, config,
+                per_epoch, scheduled)
             t0 = clock()
-            cost_sum += net.sgd_step(train_set, idx, eta)
+            cost_sum, done = net.sgd_steps(train_set, order, k, chunk, m, eta, flag, cost_sum)
             now = clock()
             seconds += now - t0
-            k += len(idx)
-            batch += 1
-            step += 1
-            since_progress += 1
+            per_batch = (now - t0) / done
+            k = min(n, k + done * m)
+            batch += done
+            step += done
+            since_progress += done
             if k < n and (
                 controls.paused
                 or (since_progress >= config.progress_every if config.progress_every
@@ -469,6 +499,27 @@ def train(
         controls._epoch_ended()
         epoch += 1
         yield epoch_snapshot(epoch, cost_sum / n, seconds)
+
+
+def _chunk_size(left: int, step: int, since_progress: int, since_last: float, per_batch: float,
+                config: TrainConfig, per_epoch: int, scheduled: Sequence[int]) -> int:
+    """How many mini-batches to run in one call: to the next scheduled change, the next
+    deterministic progress point, or about the time left to the next timed progress
+    snapshot (at least one, at most the rest of the epoch)."""
+    n = left
+    i = bisect.bisect_right(scheduled, step)
+    if i < len(scheduled):
+        n = min(n, scheduled[i] - step)
+    if config.progress_every:
+        n = min(n, config.progress_every - since_progress)
+    else:
+        if per_epoch and since_progress < per_epoch:
+            n = min(n, per_epoch - since_progress)
+        if per_batch > 0:
+            n = min(n, math.ceil((config.progress_interval - since_last) / per_batch))
+        else:
+            n = 1   # the first call: measure the speed
+    return max(1, n)
 
 
 def _apply(controls: Controls, changes: Sequence[tuple[str, Any]]) -> None:
