@@ -119,15 +119,20 @@ class PreparedData:
             self._sparse.append(sparse_rows(self.x[:, :-1]))
         return self._sparse[0]
 
+    def _set_sparse(self, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self._sparse[:] = [rows]
 
-def sparse_rows(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+def sparse_rows(images: np.ndarray, dtype: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nonzero entries of each row of ``images``, listed once (compressed sparse
-    rows): ``(indptr (n+1,) int64, indices int32, values)`` in the images' dtype."""
-    nonzero = images != 0
-    indptr = np.zeros(images.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.count_nonzero(nonzero, axis=1), out=indptr[1:])
-    indices = np.nonzero(nonzero)[1].astype(np.int32)
-    values = np.ascontiguousarray(images[nonzero])
+    rows): ``(indptr (n+1,) int64, indices int32, values)``, the values in ``dtype``
+    (default: the images' own)."""
+    images = np.ascontiguousarray(images)
+    n, width = images.shape
+    flat = np.flatnonzero(images)
+    indptr = np.searchsorted(flat, np.arange(n + 1, dtype=np.int64) * width).astype(np.int64)
+    indices = (flat % width).astype(np.int32) if width else flat.astype(np.int32)
+    values = images.reshape(-1)[flat].astype(dtype or images.dtype)
     for a in (indptr, indices, values):
         a.flags.writeable = False
     return indptr, indices, values
@@ -393,7 +398,10 @@ class Network:
         lab = labels.astype(np.int64)
         for arr in (x, y, lab):
             arr.flags.writeable = False
-        return PreparedData(x, y, lab)
+        data = PreparedData(x, y, lab)
+        if self._kernel() is not None:  # the compiled kernel reads only the nonzero pixels
+            data._set_sparse(sparse_rows(images, self.dtype))
+        return data
 
     def _plan(self, m: int) -> _StepBuffers:
         """Scratch arrays and views for mini-batches of ``m``, made once per size: the
