@@ -197,3 +197,12 @@ def test_compiled_code_is_cached_in_a_user_directory(tmp_path):
     second = run_python(code, **env)
     assert second.returncode == 0, second.stderr
     assert sorted(f for _, _, files in os.walk(cache) for f in files if f.endswith(".nbc")) == data_files
+
+
+def test_version_names_the_training_kernel():
+    out = subprocess.run([sys.executable, "-m", "nnviz", "--version"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0
+    assert out.stdout.splitlines()[0].startswith("nnviz ") and "training kernel: compiled with numba" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "nnviz", "--version"], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "NNVIZ_KERNEL": "numpy"})
+    assert out.returncode == 0 and "training kernel: numpy" in out.stdout
