@@ -160,6 +160,22 @@ def load_kernel() -> Any:
     return _kernel_module or None
 
 
+def _kernel_failed(error: Exception) -> None:
+    global _kernel_module, _kernel_problem
+    _kernel_module = False
+    _kernel_problem = f"the compiled kernel failed ({type(error).__name__}: {error})".splitlines()[0]
+
+
+def warm_up(dtype: Any = "float64") -> str:
+    """Load (or, the first time on a machine, compile) the kernel for ``dtype`` now,
+    e.g. in a worker thread before training starts; returns :func:`kernel_info`."""
+    net = Network([2, 1, 1], seed=0, dtype=dtype)
+    if net._kernel() is not None:
+        data = net.prepare(np.eye(2), np.zeros(2, dtype=np.int64))
+        net.sgd_steps(data, np.arange(2), 0, 1, 2, 0.1)
+    return kernel_info()
+
+
 def kernel_info() -> str:
     """One line: which training kernel runs (the compiled one, or numpy and why)."""
     kernel = load_kernel()
@@ -505,31 +521,36 @@ class Network:
             raise ConfigError(f"example indices must lie in 0..{data.n - 1}")
         if not n_batches:
             return cost_sum, 0
+        if not order.flags.writeable:
+            order = order.copy()  # one compiled version of the kernel, not one per flag
         flag = stop_flag if stop_flag is not None else np.zeros(1, dtype=np.int64)
+        if not (isinstance(flag, np.ndarray) and flag.dtype == np.int64 and flag.shape == (1,)):
+            raise ConfigError("stop_flag must be a numpy int64 array of one element")
         flag0 = int(flag[0])
         kernel = self._kernel()
-        if kernel is None:
-            done = 0
-            with _blas_threads(1):
-                while done < n_batches:
-                    idx = order[start + done * m:start + (done + 1) * m]
-                    c = self.sgd_step(data, idx, eta, track_cost)
-                    cost_sum += c
-                    done += 1
-                    if flag[0] != flag0:
-                        break
-            return cost_sum, done
-        buf = self._pack_kernel(m)
-        indptr, indices, values = data.sparse
-        try:
-            cost, done = kernel.sgd_epoch_chunk(
-                indptr, indices, values, data.labels, order, start, n_batches, m,
-                buf.w1t, buf.b1, buf.w2t, buf.w2, buf.b2, self.sizes[1], self.sizes[2],
-                float(eta), self.cost is QuadraticCost, buf.consts, flag, flag0,
-                buf.a1, buf.d1, buf.d2, float(cost_sum))
-        finally:
-            self._unpack_kernel(buf)
-        return (cost if track_cost else cost_sum), int(done)
+        if kernel is not None:
+            buf = self._pack_kernel(m)
+            indptr, indices, values = data.sparse
+            try:
+                cost, done = kernel.sgd_epoch_chunk(
+                    indptr, indices, values, data.labels, order, start, n_batches, m,
+                    buf.w1t, buf.b1, buf.w2t, buf.w2, buf.b2, self.sizes[1], self.sizes[2],
+                    float(eta), self.cost is QuadraticCost, buf.consts, flag, flag0,
+                    buf.a1, buf.d1, buf.d2, float(cost_sum))
+            except Exception as e:  # numba failed to compile or load: numpy from now on
+                _kernel_failed(e)
+            else:
+                self._unpack_kernel(buf)
+                return (cost if track_cost else cost_sum), int(done)
+        done = 0
+        with _blas_threads(1):
+            while done < n_batches:
+                idx = order[start + done * m:start + (done + 1) * m]
+                cost_sum += self.sgd_step(data, idx, eta, track_cost)
+                done += 1
+                if flag[0] != flag0:
+                    break
+        return cost_sum, done
 
     def _kernel(self) -> Any:
         """The compiled kernel if it applies to this network (one hidden layer, the

@@ -206,3 +206,26 @@ def test_version_names_the_training_kernel():
     out = subprocess.run([sys.executable, "-m", "nnviz", "--version"], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "NNVIZ_KERNEL": "numpy"})
     assert out.returncode == 0 and "training kernel: numpy" in out.stdout
+
+
+def test_a_kernel_that_fails_falls_back_to_numpy_and_says_so(monkeypatch):
+    kernel = load_kernel()
+
+    def broken(*args):
+        raise RuntimeError("LLVM said no")
+
+    monkeypatch.setattr(kernel, "sgd_epoch_chunk", broken)
+    monkeypatch.setattr(network_module, "_kernel_problem", "")
+    rng = np.random.default_rng(13)
+    x, labels, pairs = mnist_like(rng, 20)
+    net = Network([784, 30, 10], seed=1)
+    w, b = params(net)
+    try:
+        cost_sum, done = net.sgd_steps(net.prepare(x, labels), np.arange(20), 0, 2, 10, 1.0)
+        assert done == 2 and np.isfinite(cost_sum)
+        assert "numpy" in kernel_info() and "LLVM said no" in kernel_info()
+    finally:
+        monkeypatch.setattr(network_module, "_kernel_module", kernel)
+    for k in (0, 10):
+        w, b = book_update_mini_batch(w, b, pairs[k:k + 10], 1.0)
+    assert_params_close(net, w, b, 1e-10)
