@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch a neural network learn handwritten digits (Nielsen, Neural Networks and "
                     "Deep Learning, chapter 1). With no command, opens the app.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and the training kernel, and exit")
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--screenshot", metavar="PNG", help="open the window, train --epochs epochs, save a picture of the window to PNG and exit")
     parser.add_argument("--epochs", type=_epochs, default=None, help="with --screenshot: epochs to train first (default 1)")
@@ -149,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Download the book's MNIST (mnist.pkl.gz, or the IDX files from a mirror) into the cache directory ($NNVIZ_DATA_DIR overrides).")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: nnviz's version and which training kernel runs (the compiled one,
+    or numpy and why), worked out only when asked (it imports numba)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from nnviz.core.network import kernel_info
+
+        print(f"nnviz {_version()}\n{kernel_info()}")
+        parser.exit()
 
 
 def _version() -> str:

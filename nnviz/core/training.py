@@ -28,6 +28,7 @@ any pace.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
@@ -137,13 +138,28 @@ class TrainConfig:
         )
 
 
+class _CountingCondition(threading.Condition):
+    """A Condition that counts how often it is entered, in ``changes[0]``: every change
+    of the :class:`Controls` happens under it, so a compiled chunk of mini-batches that
+    watches ``changes`` ends at the next mini-batch after any change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes = np.zeros(1, dtype=np.int64)
+
+    def __enter__(self) -> bool:
+        entered = super().__enter__()
+        self.changes[0] += 1
+        return entered
+
+
 class Controls:
     """Live settings shared between the caller (e.g. the GUI thread) and the training
     loop, which reads them before every mini-batch. All methods are thread-safe."""
 
     def __init__(self, eta: float = 3.0, cost: str = "quadratic", epochs: int | None = None,
                  paused: bool = False, speed: float | None = None, step_records: bool = False) -> None:
-        self._cond = threading.Condition()
+        self._cond = _CountingCondition()
         self._speed = check_speed(speed)
         self.step_records = bool(step_records)  # yield StepRecords (slow pace, single steps)
         self._single_step = False  # the mini-batch now running was allowed by step()
@@ -155,6 +171,11 @@ class Controls:
         self._steps = 0            # mini-batches allowed while paused
         self._step_epoch = False   # while paused: run to the end of the current epoch
         self._held_until = 0.0     # a brief, unreported hold (see hold())
+
+    @property
+    def changes(self) -> np.ndarray:
+        """``changes[0]`` grows at every change (read by the compiled training kernel)."""
+        return self._cond.changes
 
     # settings
     @property
@@ -516,6 +537,12 @@ def train(
     # progress_per_epoch snapshots an epoch even when epochs are short, within a rate cap
     per_epoch = max(1, batches // config.progress_per_epoch) if config.progress_per_epoch else 0
     min_gap = config.progress_interval / 10
+    # many mini-batches per call, ending early when a control changes, unless the controls
+    # count mini-batches themselves (a subclass overriding _may_run: one per call)
+    chunked = type(controls)._may_run is Controls._may_run
+    flag = getattr(controls, "changes", None)
+    scheduled = sorted(schedule) if schedule else []
+    per_batch = 0.0   # seconds per mini-batch, as last measured
 
     def step_record(idx: np.ndarray, before: tuple, epoch: int, batch: int) -> StepRecord:
         images = _frozen(np.array(data.train_images[idx], dtype=net.dtype))
@@ -548,7 +575,7 @@ def train(
         cost_sum = 0.0
         seconds = 0.0
         k = batch = since_progress = 0
-        last_progress = clock()
+        last_progress = now = clock()
         while k < n:
             if not controls._due(last_start, m):
                 continue   # woken by a change before the next mini-batch was due: look again
@@ -569,29 +596,33 @@ def train(
                 old, cost = cost, controls.cost
                 net.set_cost(cost)
                 yield SettingChanged("cost", old, cost, epoch, batch, step, k, n)
-            idx = order[k:k + m]
-            now = time.monotonic()
+            wall = time.monotonic()
             if controls.speed is not None:
                 # keep to the ideal schedule (a late wake-up is made up at the next mini-batch),
                 # unless the run fell behind it (a pause, a slow machine): then start afresh
                 ideal = last_start + m / controls.speed
-                last_start = ideal if now - ideal < PACE_SLACK else now
+                last_start = ideal if wall - ideal < PACE_SLACK else wall
             else:
-                last_start = now
+                last_start = wall
             before = None
             if controls.step_records and (controls._single_step or (
                     controls.speed is not None and controls.speed / m <= STEP_RECORD_MAX_RATE)):
-                before = _before_step(net, data, idx)
+                before = _before_step(net, data, order[k:k + m])
+            # one mini-batch at a time when paused, paced or recorded; else a compiled chunk
+            chunk = 1 if controls.paused or not chunked or controls.speed is not None else _chunk_size(
+                batches - batch, step, since_progress, now - last_progress, per_batch, config,
+                per_epoch, scheduled)
             t0 = clock()
-            cost_sum += net.sgd_step(train_set, idx, eta)
+            cost_sum, done = net.sgd_steps(train_set, order, k, chunk, m, eta, flag, cost_sum)
             now = clock()
             seconds += now - t0
             if before is not None:
-                yield step_record(idx, before, epoch, batch)
-            k += len(idx)
-            batch += 1
-            step += 1
-            since_progress += 1
+                yield step_record(order[k:k + m], before, epoch, batch)
+            per_batch = (now - t0) / done
+            k = min(n, k + done * m)
+            batch += done
+            step += done
+            since_progress += done
             if k < n and (
                 controls.paused
                 or (since_progress >= config.progress_every if config.progress_every
@@ -619,6 +650,27 @@ def _before_step(net: Network, data: Any, idx: np.ndarray) -> tuple:
     labels = np.asarray(data.train_labels[idx])
     outputs = _frozen(net.outputs(images).copy())
     return (outputs, net.total_cost(images, labels), *net.copy_params())
+
+
+def _chunk_size(left: int, step: int, since_progress: int, since_last: float, per_batch: float,
+                config: TrainConfig, per_epoch: int, scheduled: Sequence[int]) -> int:
+    """How many mini-batches to run in one call: to the next scheduled change, the next
+    deterministic progress point, or about the time left to the next timed progress
+    snapshot (at least one, at most the rest of the epoch)."""
+    n = left
+    i = bisect.bisect_right(scheduled, step)
+    if i < len(scheduled):
+        n = min(n, scheduled[i] - step)
+    if config.progress_every:
+        n = min(n, config.progress_every - since_progress)
+    else:
+        if per_epoch and since_progress < per_epoch:
+            n = min(n, per_epoch - since_progress)
+        if per_batch > 0:
+            n = min(n, math.ceil((config.progress_interval - since_last) / per_batch))
+        else:
+            n = 1   # the first call: measure the speed
+    return max(1, n)
 
 
 def _apply(controls: Controls, changes: Sequence[tuple[str, Any]]) -> None:
