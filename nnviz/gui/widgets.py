@@ -29,14 +29,20 @@ def image_view(margin: int = 0) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg
     """A fixed (no pan/zoom, no menu), aspect-locked, top-down view holding one ImageItem."""
     graphics = pg.GraphicsLayoutWidget()
     graphics.ci.setContentsMargins(margin, margin, margin, margin)
-    view = graphics.addViewBox(row=0, col=0)
+    view, image = image_box(graphics, row=0, col=0)
+    return graphics, view, image
+
+
+def image_box(graphics: pg.GraphicsLayoutWidget, row: int, col: int) -> tuple[pg.ViewBox, pg.ImageItem]:
+    """A fixed, aspect-locked, top-down ViewBox holding one ImageItem, added to ``graphics``."""
+    view = graphics.addViewBox(row=row, col=col)
     view.setAspectLocked(True)
     view.invertY(True)
     view.setMouseEnabled(x=False, y=False)
     view.setMenuEnabled(False)
     image = pg.ImageItem(axisOrder="row-major")
     view.addItem(image)
-    return graphics, view, image
+    return view, image
 
 
 def ask_save_path(parent: QWidget, title: str, folder: str, default_name: str, filters: str) -> str | None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePol
 from nnviz.core.training import StepRecord
 from nnviz.gui import style
 from nnviz.gui.views.mosaic import TILE, symmetric_level, tile_mosaic
+from nnviz.gui.widgets import image_box
 
 MAX_THUMBS = 20        # digits shown of a mini-batch (the rest are counted)
 THUMB_PX = 56          # a 28x28 digit drawn at twice its size
@@ -139,13 +140,7 @@ class StepView(QWidget):
                                              ("weights", "weights after the step"))):
             self.mosaic_titles.append(self.graphics.addLabel(label, row=0, col=2 * col, colspan=2, color=style.MUTED,
                                                              size="10pt"))
-            view = self.graphics.addViewBox(row=1, col=2 * col)
-            view.setAspectLocked(True)
-            view.invertY(True)
-            view.setMouseEnabled(x=False, y=False)
-            view.setMenuEnabled(False)
-            image = pg.ImageItem(axisOrder="row-major")
-            view.addItem(image)
+            view, image = image_box(self.graphics, row=1, col=2 * col)
             bar = pg.ColorBarItem(values=(-1, 1), colorMap=style.HEATMAP_COLORMAP, interactive=False, width=12,
                                   colorMapMenu=False)
             bar.setImageItem(image)
