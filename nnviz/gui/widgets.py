@@ -1,5 +1,5 @@
 """Small widgets: metric cards, the message bar, a captioned view, an image view box,
-and the save-file question."""
+the save-file question, and the window's command keys (:func:`shortcut_action`)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,123 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QKeyCombination, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+COMMAND = "nnvizCommand"  # the property that marks an action made by shortcut_action
+
+# What typing a number needs; in a number box these keys edit, never command.
+NUMBER_CHARS = frozenset("0123456789.,-+eE")
+EDITING_KEYS = frozenset({Qt.Key_Backspace, Qt.Key_Delete, Qt.Key_Left, Qt.Key_Right, Qt.Key_Home,
+                          Qt.Key_End})
+STEPPING_KEYS = frozenset({Qt.Key_Up, Qt.Key_Down})  # a spin box's own: step its value
 
 
 def shortcut_action(window: QWidget, text: str, keys: Any, tip: str, slot: Callable[[], Any]) -> QAction:
     """An action added to ``window`` (so its keys work anywhere in it), triggering ``slot``;
-    ``keys`` is one key or a list; the tooltip names them."""
+    ``keys`` is one key or a list; the tooltip names them. Its keys act whatever widget has
+    focus, except the keys a focused editor needs to edit (see :class:`CommandKeys`)."""
     seqs = [QKeySequence(k) for k in (keys if isinstance(keys, (list, tuple)) else [keys])]
     a = QAction(text, window)
     a.setShortcuts(seqs)
     a.setToolTip(f"{tip} ({', '.join(q.toString() for q in seqs)})")
+    a.setProperty(COMMAND, True)
     a.triggered.connect(slot)
     window.addAction(a)
+    CommandKeys.install()
     return a
+
+
+def _editor(widget: QObject | None) -> QWidget | None:
+    """The text editor that a key sent to ``widget`` would edit, if any."""
+    if isinstance(widget, (QAbstractSpinBox, QLineEdit, QTextEdit, QPlainTextEdit)):
+        return widget
+    if isinstance(widget, QComboBox) and widget.isEditable():
+        return widget.lineEdit()
+    return None
+
+
+def _is_number_box(editor: QWidget) -> bool:
+    return isinstance(editor, QAbstractSpinBox) or (isinstance(editor, QLineEdit) and editor.validator() is not None)
+
+
+class CommandKeys(QObject):
+    """The application's key router (one, installed by the first :func:`shortcut_action`).
+
+    Qt asks a focused editor first whether it wants a key (``ShortcutOverride``); a spin box
+    says yes to Space, letters and more, so Space would erase the box instead of pausing.
+    Here a key that is some enabled command's key goes to the command, unless the focused
+    editor needs it to edit: in a number box the digits, '.', ',', '-', '+', 'e', Backspace,
+    Delete, Left, Right, Home, End and (to step the box) Up and Down; in a free-text box any
+    printable key. Return in a box of a window with commands commits the value and hands
+    the focus back to the window, so the next key is a command again."""
+
+    @classmethod
+    def install(cls) -> None:
+        app = QApplication.instance()
+        if app is not None and app.findChild(cls) is None:
+            app.installEventFilter(cls(app))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.ShortcutOverride, QEvent.KeyPress) or not isinstance(obj, QWidget):
+            return False
+        editor = _editor(obj)
+        if editor is None:
+            return False
+        window = obj.window()
+        if kind == QEvent.KeyPress:
+            if event.key() in (Qt.Key_Return, Qt.Key_Enter) and self._commands(window):
+                obj.event(event)  # the box commits its value (and emits editingFinished)
+                window.setFocus(Qt.OtherFocusReason)
+                return True
+            return False
+        if not self._is_command(window, event):
+            return False
+        if self._edits(editor, event):
+            event.accept()  # the box gets the key press; no command
+        else:
+            if isinstance(editor, QAbstractSpinBox):
+                editor.interpretText()  # what was typed counts before the command acts
+            event.ignore()  # the shortcut fires
+        return True
+
+    @staticmethod
+    def _commands(window: QWidget) -> list[QAction]:
+        return [a for a in window.actions() if a.property(COMMAND) and a.isEnabled()]
+
+    def _is_command(self, window: QWidget, event: Any) -> bool:
+        pressed = QKeySequence(QKeyCombination(event.modifiers() & ~Qt.KeypadModifier, Qt.Key(event.key())))
+        return any(seq.matches(pressed) == QKeySequence.ExactMatch
+                   for a in self._commands(window) for seq in a.shortcuts())
+
+    @staticmethod
+    def _edits(editor: QWidget, event: Any) -> bool:
+        """Whether ``editor`` needs this key to edit its text."""
+        if event.modifiers() & ~(Qt.ShiftModifier | Qt.KeypadModifier):
+            return False  # Ctrl+..., Alt+...: commands
+        key, text = event.key(), event.text()
+        if key in EDITING_KEYS:
+            return True
+        if _is_number_box(editor):
+            return (len(text) == 1 and text in NUMBER_CHARS) or (
+                key in STEPPING_KEYS and isinstance(editor, QAbstractSpinBox))
+        return bool(text) and text.isprintable()
 
 
 def image_view(margin: int = 0) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg.ImageItem]:
