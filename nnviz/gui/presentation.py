@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -116,6 +116,7 @@ class Presenter(QObject):
         self.clicker_eta = False
         self._saved: dict[int, tuple[Any, str, Any]] = {}
         self._window_state: tuple | None = None
+        self._normal_geometry = QRect()
         self._captions: list[QLabel] = []
         self._titles: list[QLabel] = []
         self._menubar_visible = True
@@ -177,6 +178,7 @@ class Presenter(QObject):
         self.active = True
         self._window_state = (w.isFullScreen(), w.isMaximized(), w.saveGeometry(), w.saveState(),
                               w.styleSheet())
+        self._normal_geometry = QRect(w.geometry())
         w.setStyleSheet(w.styleSheet() + STYLESHEET)
         self._menubar_visible = not w.menuBar().isHidden()
         w.menuBar().hide()  # shortcuts still work: the actions belong to the window
@@ -205,6 +207,9 @@ class Presenter(QObject):
         self.toggle_action.setChecked(True)
         if fullscreen:
             w.showFullScreen()
+            screen = w.screen()
+            if screen is not None:  # exactly the screen it is on, also without a window manager
+                w.setGeometry(screen.geometry())
         self.timer.start()
         self._message("Presentation mode · Esc leaves")
 
@@ -235,6 +240,7 @@ class Presenter(QObject):
             else:
                 w.showNormal()
                 w.restoreGeometry(geometry)
+                w.setGeometry(self._normal_geometry)  # exactly, also without a window manager
         w.restoreState(state)
         for a in self.actions[2:]:
             a.setEnabled(False)
@@ -288,6 +294,8 @@ class Presenter(QObject):
             dock.setVisible(show)
         for bar in self._toolbars():
             bar.setVisible(show)
+        if show:  # as narrow as it can be without cutting anything: the plots keep the room
+            self.window.resizeDocks([dock], [dock.minimumSizeHint().width()], Qt.Horizontal)
 
     @property
     def controls_shown(self) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QKeyCombination, QObject, Qt
+from PySide6.QtCore import QEvent, QKeyCombination, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
+    QTabWidget,
     QTextEdit,
     QToolButton,
     QVBoxLayout,
@@ -215,3 +217,127 @@ def captioned(title: str, view: QWidget, caption: str) -> QWidget:
     layout.addWidget(view, 1)
     layout.addWidget(text)
     return box
+
+
+class FitScrollArea(QScrollArea):
+    """A frameless scroll area for a panel or a page: it scrolls what does not fit instead of
+    making the window bigger than the screen. Its widget fills it, and is made bigger only
+    up to its *minimum* size (a scroll bar shows only when the room is below that; Qt's own
+    resizable mode asks for the preferred height of word-wrapped text instead).
+    ``keep_width``: never narrower than its widget's minimum width (a settings panel
+    scrolls only up and down; no text is cut)."""
+
+    def __init__(self, widget: QWidget, keep_width: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidget(widget)
+        self.setFrameShape(QScrollArea.NoFrame)
+        self._keep_width = keep_width
+        if keep_width:
+            self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.widget() and event.type() in (QEvent.LayoutRequest, QEvent.FontChange,
+                                                      QEvent.StyleChange, QEvent.Show):
+            self.updateGeometry()  # its minimum width may have changed (e.g. presentation fonts)
+            self.fit_widget()
+        return super().eventFilter(obj, event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_widget()
+
+    def _min_height(self, widget: QWidget, width: int) -> int:
+        layout = widget.layout()
+        if layout is not None and layout.hasHeightForWidth():
+            return layout.totalMinimumHeightForWidth(width) if hasattr(layout, "totalMinimumHeightForWidth") \
+                else layout.minimumHeightForWidth(width)
+        return widget.minimumSizeHint().height()
+
+    def fit_widget(self) -> None:
+        widget = self.widget()
+        if widget is None:
+            return
+        room = self.maximumViewportSize()
+        bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        min_w = widget.minimumSizeHint().width()
+        w = room.width() if self._keep_width else max(room.width(), min_w)
+        h_room = room.height() - (bar if w > room.width() else 0)
+        if self._min_height(widget, w) > h_room:  # a vertical scroll bar takes its share
+            w = max(room.width() - bar, 1 if self._keep_width else min_w)
+        widget.resize(w, max(h_room, self._min_height(widget, w)))
+
+    def sizeHint(self) -> QSize:
+        widget = self.widget()
+        if widget is None:
+            return super().sizeHint()
+        hint = widget.sizeHint()  # (not its current size, as QScrollArea would say)
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        widget = self.widget()
+        if not self._keep_width or widget is None:
+            return hint
+        width = widget.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(max(hint.width(), width), hint.height())
+
+
+class ViewTabs(QTabWidget):
+    """The central tabs. Each page sits in a :class:`FitScrollArea`, so a page that needs
+    more room than a small screen has scrolls instead of widening the window; ``widget``,
+    ``currentWidget`` and ``indexOf`` still speak of the pages themselves."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tabBar().setElideMode(Qt.ElideNone)  # a tab title is whole or the corner widget yields
+
+    def addTab(self, widget: QWidget, title: str) -> int:  # type: ignore[override]
+        return super().addTab(FitScrollArea(widget), title)
+
+    def fit_corner(self) -> None:
+        """The top-right corner widget (the time slider) takes the room the tab titles leave:
+        whole, compact (if it has ``set_compact``) or hidden; tab titles are never cut."""
+        corner = self.cornerWidget(Qt.TopRightCorner)
+        if corner is None:
+            return
+        bar = self.tabBar()
+        need = sum(bar.tabSizeHint(i).width() for i in range(bar.count()) if bar.isTabVisible(i)) + 8
+        room = self.width() - need
+        set_compact = getattr(corner, "set_compact", None)
+        for compact in (False, True) if set_compact is not None else (False,):
+            if set_compact is not None:
+                set_compact(compact)
+            if corner.sizeHint().width() <= room:
+                corner.setVisible(True)
+                return
+        corner.setVisible(False)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_corner()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.FontChange, QEvent.StyleChange):
+            QTimer.singleShot(0, self.fit_corner)  # once the tabs have their new fonts
+
+    def tabInserted(self, index: int) -> None:
+        super().tabInserted(index)
+        self.fit_corner()
+
+    def widget(self, index: int) -> QWidget | None:  # type: ignore[override]
+        area = super().widget(index)
+        return area.widget() if isinstance(area, FitScrollArea) else area
+
+    def currentWidget(self) -> QWidget | None:  # type: ignore[override]
+        return self.widget(self.currentIndex())
+
+    def indexOf(self, widget: QWidget) -> int:  # type: ignore[override]
+        for i in range(self.count()):
+            if self.widget(i) is widget:
+                return i
+        return -1
+
+    def setCurrentWidget(self, widget: QWidget) -> None:  # type: ignore[override]
+        self.setCurrentIndex(self.indexOf(widget))
