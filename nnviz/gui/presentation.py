@@ -206,10 +206,10 @@ class Presenter(QObject):
             a.setEnabled(True)
         self.toggle_action.setChecked(True)
         if fullscreen:
-            w.showFullScreen()
             screen = w.screen()
             if screen is not None:  # exactly the screen it is on, also without a window manager
                 w.setGeometry(screen.geometry())
+            w.showFullScreen()
         self.timer.start()
         self._message("Presentation mode · Esc leaves")
 
