@@ -80,6 +80,13 @@ def screen_key(screen: QScreen | None) -> str:
     return f"{size.width()}x{size.height()}@{screen.devicePixelRatio():g}"
 
 
+def normal_size(window: QWidget) -> str:
+    """'1280x720': the window's size when neither maximized nor full screen."""
+    normal = window.normalGeometry()
+    size = normal.size() if normal.isValid() else window.size()
+    return f"{size.width()}x{size.height()}"
+
+
 def fits_screen(window: QWidget) -> bool:
     """Whether ``window`` lies inside its screen's available area and is no smaller than its
     minimum size."""
@@ -713,7 +720,10 @@ class MainWindow(QMainWindow):
         geometry = s.value("window/geometry")
         # a layout saved on another screen (size or scale) may not fit this one: defaults then
         if geometry is not None and s.value("window/screen") == screen_key(self.screen()):
-            self.restored_geometry = self.restoreGeometry(geometry) and fits_screen(self)
+            restored = self.restoreGeometry(geometry)
+            # Qt shrinks a geometry too big for the screen: then its dock sizes do not fit either
+            size = normal_size(self)
+            self.restored_geometry = restored and s.value("window/size") == size and fits_screen(self)
             if not self.restored_geometry:
                 self.setGeometry(QRect(self.screen().availableGeometry().topLeft(), self.size()))
         if self.restored_geometry:
@@ -745,6 +755,7 @@ class MainWindow(QMainWindow):
             return
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/screen", screen_key(self.screen()))
+        s.setValue("window/size", normal_size(self))
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
         c = self.panel.config()

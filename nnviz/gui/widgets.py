@@ -232,6 +232,7 @@ class FitScrollArea(QScrollArea):
         self.setWidget(widget)
         self.setFrameShape(QScrollArea.NoFrame)
         self._keep_width = keep_width
+        self._fitted: tuple[QSize, QSize] | None = None
         if keep_width:
             self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         widget.installEventFilter(self)
@@ -259,8 +260,12 @@ class FitScrollArea(QScrollArea):
         if widget is None:
             return
         room = self.maximumViewportSize()
+        hint = widget.minimumSizeHint()
+        if (room, hint) == self._fitted:  # e.g. a label's new text: nothing to do
+            return
+        self._fitted = (room, hint)
         bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
-        min_w = widget.minimumSizeHint().width()
+        min_w = hint.width()
         w = room.width() if self._keep_width else max(room.width(), min_w)
         h_room = room.height() - (bar if w > room.width() else 0)
         if self._min_height(widget, w) > h_room:  # a vertical scroll bar takes its share
@@ -320,7 +325,7 @@ class ViewTabs(QTabWidget):
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.FontChange, QEvent.StyleChange):
-            QTimer.singleShot(0, self.fit_corner)  # once the tabs have their new fonts
+            QTimer.singleShot(0, self, self.fit_corner)  # once the tabs have their new fonts
 
     def tabInserted(self, index: int) -> None:
         super().tabInserted(index)
