@@ -351,10 +351,8 @@ class Presenter(QObject):
             item.setColor(_swap(QColor(item.color)))
             return item, "text", old
         if isinstance(item, pg.LegendItem):
-            old = item.opts.get("labelTextSize")
-            item.setLabelTextSize(f"{LEGEND_PX}px")
-            for _sample, label in item.items:
-                label.setText(label.text)
+            old = (item.opts.get("labelTextSize"), item.geometry())
+            _set_legend_text_size(item, f"{LEGEND_PX}px")
             return item, "legend", old
         if isinstance(item, pg.LabelItem) and not isinstance(item.parentItem(), pg.LegendItem):
             old = item.opts.get("size")
@@ -395,11 +393,25 @@ class Presenter(QObject):
             item.setFont(font)
             item.setColor(colour)
         elif kind == "legend":
-            item.setLabelTextSize(old)
-            for _sample, label in item.items:
-                label.setText(label.text)
+            size, geometry = old
+            _set_legend_text_size(item, size)
+            if item.size is None:
+                item.setGeometry(geometry)  # exactly as it was
         elif kind == "label":
             item.setText(item.text, size=old)
+
+
+def _set_legend_text_size(legend: Any, size: Any) -> None:
+    """A legend's text size, and the legend fitted to it again (pyqtgraph only ever grows it)."""
+    legend.setLabelTextSize(size)
+    for _sample, label in legend.items:
+        label.setText(label.text)
+    legend.layout.invalidate()
+    hint = legend.layout.effectiveSizeHint(Qt.PreferredSize)
+    if legend.size is None:  # sized by its contents (not fixed by the plot)
+        legend.setGeometry(0, 0, hint.width(), hint.height())
+        legend.layout.activate()
+        legend.updateSize()  # as pyqtgraph sizes it when an entry is added
 
 
 def axis_font_pixels(window: Any) -> list[tuple[int, int]]:

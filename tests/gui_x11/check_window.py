@@ -198,6 +198,19 @@ def fonts(window) -> list[tuple[str, int]]:
     return [(name(w), w.fontInfo().pixelSize()) for w in window.findChildren(QLabel)]
 
 
+def legend_sizes(window) -> list[tuple[int, int]]:
+    """The size of every plot legend (its spacing grows with presentation mode's fonts)."""
+    import pyqtgraph as pg
+
+    out = []
+    for view in window.findChildren(pg.GraphicsView):
+        for item in view.scene().items():
+            if isinstance(item, pg.LegendItem):
+                r = item.boundingRect()
+                out.append((round(r.width()), round(r.height())))
+    return sorted(out)
+
+
 def key_to_focus(window, key) -> None:
     target = QApplication.focusWidget() or window
     QTest.keyClick(target, key)
@@ -246,7 +259,8 @@ def main() -> int:
     shot("window")
 
     # presentation mode: F11 to whatever has focus
-    before = (QRect(window.geometry()), window.saveState(), fonts(window), axis_font_pixels(window))
+    before = (QRect(window.geometry()), window.saveState(), fonts(window), axis_font_pixels(window),
+              legend_sizes(window))
     window.panel.epochs.setFocus()
     settle()
     key_to_focus(window, Qt.Key_F11)
@@ -273,6 +287,8 @@ def main() -> int:
         problem(f"Esc did not restore the font sizes: {changed}")
     if axis_font_pixels(window) != before[3]:
         problem("Esc did not restore the plots' axis fonts")
+    if legend_sizes(window) != before[4]:
+        problem(f"Esc did not restore the legends' sizes: {before[4]} before, {legend_sizes(window)} after")
     check_window(window, f"{label}, after presentation", available)
 
     # a number box with focus: type, Return, then Space is a command again
