@@ -71,6 +71,15 @@ def make_app() -> Any:
     return app
 
 
+def default_size(app: Any, size: tuple[int, int]) -> tuple[int, int]:
+    """``size``, made to fit the primary screen's available area."""
+    screen = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
+    w, h = size
+    if screen is not None:
+        w, h = min(w, screen.width()), min(h, screen.height())
+    return w, h
+
+
 def run_app(args: Any, recipe: Any = None) -> int:
     """Open the main window (``args.data``: None -> last used or bundled). With
     ``args.screenshot``: train ``args.epochs`` (default 1) epochs, save the window and exit.
@@ -94,12 +103,8 @@ def run_app(args: Any, recipe: Any = None) -> int:
     source = recipe.data if recipe is not None else getattr(args, "data", None)
     kw = {"speed": args.speed} if hasattr(args, "speed") else {}
     window = MainWindow(source, settings=open_settings(), **kw)
-    if window.settings is None or window.settings.value("window/geometry") is None:
-        screen = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
-        w, h = size
-        if screen is not None:
-            w, h = min(w, screen.width()), min(h, screen.height())
-        window.resize(w, h)
+    if not window.restored_geometry:  # no saved geometry, or it does not fit this screen
+        window.resize(*default_size(app, size))
     app.aboutToQuit.connect(window.close_now)  # however the app quits, threads stop first
     window.show()
     if recipe is not None:  # plays once the recipe's data is loaded

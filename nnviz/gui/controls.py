@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -251,14 +252,17 @@ class ControlPanel(QWidget):
 
         # presets
         preset_box = QGroupBox("Presets")
-        preset_layout = QHBoxLayout(preset_box)
+        preset_layout = QGridLayout(preset_box)  # the first on a row of its own: a narrow panel fits
         preset_layout.setSpacing(4)
         self.preset_buttons: dict[str, QPushButton] = {}
-        for name, preset in PRESETS.items():
+        for i, (name, preset) in enumerate(PRESETS.items()):
             b = QPushButton(name)
             b.setToolTip(preset["tip"])
             b.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
-            preset_layout.addWidget(b)
+            if i == 0:
+                preset_layout.addWidget(b, 0, 0, 1, 2)
+            else:
+                preset_layout.addWidget(b, 1 + (i - 1) // 2, (i - 1) % 2)
             self.preset_buttons[name] = b
 
         # live settings

@@ -15,8 +15,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QScreen
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -25,10 +25,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QSizePolicy,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +40,7 @@ from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader, DownloadProgr
 from nnviz.gui.views.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
 from nnviz.gui.views.plots import AccuracyPlot, CostPlot
-from nnviz.gui.widgets import MessageBar, MetricCard, captioned, shortcut_action
+from nnviz.gui.widgets import FitScrollArea, MessageBar, MetricCard, ViewTabs, captioned, shortcut_action
 from nnviz.gui.worker import TrainingController, WeightsSample
 from nnviz.gui.dialogs.export import Exports
 from nnviz.gui.dialogs.lesson import Lesson
@@ -79,6 +77,34 @@ Ctrl+Z / Ctrl+Shift+Z undo / redo a reset, new data, an opened network or a new 
 Ctrl+D data · Ctrl+S/Ctrl+O save/open a network · Ctrl+Shift+C copy a figure</p>"""
 
 
+def screen_key(screen: QScreen | None) -> str:
+    """'1280x720@1': a screen's available size and scale, to know a layout was saved on it."""
+    if screen is None:
+        return ""
+    size = screen.availableGeometry().size()
+    return f"{size.width()}x{size.height()}@{screen.devicePixelRatio():g}"
+
+
+def normal_size(window: QWidget) -> str:
+    """'1280x720': the window's size when neither maximized nor full screen."""
+    normal = window.normalGeometry()
+    size = normal.size() if normal.isValid() else window.size()
+    return f"{size.width()}x{size.height()}"
+
+
+def fits_screen(window: QWidget) -> bool:
+    """Whether ``window`` lies inside its screen's available area and is no smaller than its
+    minimum size."""
+    screen = window.screen()
+    if screen is None:
+        return True
+    available = screen.availableGeometry()
+    size = window.size()
+    hint = window.minimumSizeHint()
+    return (available.contains(window.geometry()) and size.width() >= hint.width()
+            and size.height() >= hint.height())
+
+
 ASK_TO_SAVE_EPOCHS = 3   # closing with an unsaved run of more epochs than this asks to save it
 REMEMBERED = object()  # MainWindow(speed=...): the pace saved in the settings, else DEFAULT_SPEED
 
@@ -91,6 +117,7 @@ class MainWindow(QMainWindow):
 
     dataReady = Signal()      # a data set is loaded and a new run is prepared
     viewsRendered = Signal()  # the views were redrawn
+    restored_geometry = False  # True if the saved geometry and layout were used
 
     def __init__(self, source: str | None = None, *, settings: QSettings | None = None,
                  load: Loader | None = None, weights_interval: float | None = None,
@@ -196,7 +223,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.messages)
         layout.addWidget(self.splitter, 1)
         # the central area is a tab per view of the lesson; the dashboard comes first
-        self.tabs = QTabWidget()
+        self.tabs = ViewTabs()  # each page scrolls if a small screen cannot hold it
         self.tabs.setObjectName("viewTabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(central, "Training")
@@ -210,11 +237,7 @@ class MainWindow(QMainWindow):
         self.central_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(self.central_area)
 
-        scroll = QScrollArea()
-        scroll.setWidget(self.panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll = FitScrollArea(self.panel, keep_width=True)  # scrolls up and down, never cut at the side
         self.controls_dock = QDockWidget("Settings", self)
         self.controls_dock.setObjectName("controlsDock")
         self.controls_dock.setWidget(scroll)
@@ -868,14 +891,21 @@ class MainWindow(QMainWindow):
         if s is None:
             return
         geometry = s.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = s.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        splitter = s.value("window/splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
+        # a layout saved on another screen (size or scale) may not fit this one: defaults then
+        if geometry is not None and s.value("window/screen") == screen_key(self.screen()):
+            restored = self.restoreGeometry(geometry)
+            # Qt shrinks a geometry too big for the screen: then its dock sizes do not fit either
+            size = normal_size(self)
+            self.restored_geometry = restored and s.value("window/size") == size and fits_screen(self)
+            if not self.restored_geometry:
+                self.setGeometry(QRect(self.screen().availableGeometry().topLeft(), self.size()))
+        if self.restored_geometry:
+            state = s.value("window/state")
+            if state is not None:
+                self.restoreState(state)
+            splitter = s.value("window/splitter")
+            if splitter is not None:
+                self.splitter.restoreState(splitter)
         try:
             hidden = s.value("train/hidden")
             self.panel.set_values(
@@ -906,6 +936,8 @@ class MainWindow(QMainWindow):
         if s is None:
             return
         s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/screen", screen_key(self.screen()))
+        s.setValue("window/size", normal_size(self))
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
         c = self.panel.config()
