@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--screenshot", metavar="PNG", help="open the window, train --epochs epochs, save a picture of the window to PNG and exit")
     parser.add_argument("--epochs", type=_non_negative_int, default=None, help="with --screenshot: epochs to train first (default 1)")
-    parser.add_argument("--view", default="train", help="with --screenshot: which view to capture")
+    parser.add_argument("--view", default="train", metavar="VIEW",
+                        help=f"with --screenshot: which view to capture: {', '.join(_views())} (default train)")
     parser.add_argument("--size", default="1280x720", help="with --screenshot: window size WxH (default 1280x720)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -103,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Download the book's MNIST (mnist.pkl.gz, or the IDX files from a mirror) into the cache directory ($NNVIZ_DATA_DIR overrides).")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def _views() -> tuple[str, ...]:
+    from nnviz.gui.app import VIEWS  # names only: importing it loads no Qt
+
+    return VIEWS
 
 
 def _version() -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from nnviz.core.errors import DataError
+from nnviz.core.files import make_ordinary
 from nnviz.core.network import Network, parse_dtype
 from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged, TrainConfig
 
@@ -83,8 +84,21 @@ class History:
     def write_json(self, path: str | os.PathLike) -> None:
         """Per-epoch metrics and live changes as JSON."""
         doc = {"epochs": self.rows(), "changes": [asdict(c) for c in self.changes]}
-        with atomic_open(path, "w") as f:
-            json.dump(doc, f, indent=1, allow_nan=True)
+        with atomic_open(path, "w") as f:  # strict JSON: a missing number (NaN) is null
+            json.dump(_null_for_nan(doc), f, indent=1, allow_nan=False)
+
+
+def _null_for_nan(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, inf) replaced by None."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _null_for_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_null_for_nan(v) for v in value]
+    if isinstance(value, np.generic):
+        return _null_for_nan(value.item())
+    return value
 
 
 def _numbers_only(snapshot: EpochSnapshot) -> EpochSnapshot:
@@ -100,6 +114,12 @@ class atomic_open:
 
     def __enter__(self):
         fd, self.tmp = tempfile.mkstemp(dir=self.path.parent or ".", prefix=f".{self.path.name}.")
+        try:
+            make_ordinary(self.tmp)  # mkstemp's 0600 -> what the umask gives (0644 usually)
+        except OSError:
+            os.close(fd)
+            os.unlink(self.tmp)
+            raise
         self.f = os.fdopen(fd, self.mode, **self.kw)
         return self.f
 

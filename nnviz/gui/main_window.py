@@ -726,6 +726,18 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
+        if self.lesson.player is None:  # a replayed lesson's settings are the lesson's, not the user's
+            self.save_train_settings()
+        s.setValue("view/heatmap", self.heatmaps.mode.currentData())
+        if self.source is not None:
+            s.setValue("data/source", self.source)
+        s.sync()
+
+    def save_train_settings(self) -> None:
+        """Remember the panel's training settings (also called before a lesson replaces them)."""
+        s = self.settings
+        if s is None:
+            return
         c = self.panel.config()
         s.setValue("train/eta", c.eta)
         s.setValue("train/cost", c.cost)
@@ -734,10 +746,6 @@ class MainWindow(QMainWindow):
         s.setValue("train/hidden", ",".join(str(h) for h in c.sizes[1:-1]))
         s.setValue("train/seed", c.seed)
         s.setValue("train/dtype", c.dtype)
-        s.setValue("view/heatmap", self.heatmaps.mode.currentData())
-        if self.source is not None:
-            s.setValue("data/source", self.source)
-        s.sync()
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:

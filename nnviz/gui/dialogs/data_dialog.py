@@ -26,13 +26,21 @@ from PySide6.QtWidgets import (
 )
 
 from nnviz.core.data import load_dataset
-from nnviz.core.download import DownloadCancelled
+from nnviz.core.download import NO_NETWORK, DownloadCancelled
 from nnviz.core.errors import NnvizError
 
 log = logging.getLogger(__name__)
 
 Loader = Callable[..., Any]  # load_dataset(source, progress=, cancel=) -> Dataset
 PROGRESS_INTERVAL = 0.05     # seconds between progress signals from a download
+# the core's words name a command-line flag; in the window, say where to click
+GUI_NO_NETWORK = ("there is no network connection. Choose a copy of MNIST on this computer "
+                  "with File → Choose data… (Ctrl+D), or keep the bundled digits")
+
+
+def in_gui_words(message: str) -> str:
+    """A loading error as the window says it."""
+    return message.replace(NO_NETWORK, GUI_NO_NETWORK)
 
 
 def describe_source(source: str) -> str:
@@ -76,7 +84,7 @@ class DataLoadWorker(QObject):
             if self.cancel.is_set():
                 self.cancelled.emit()
             else:
-                self.failed.emit(str(e))
+                self.failed.emit(in_gui_words(str(e)))
         except Exception as e:  # a bug, or e.g. MemoryError: say so, keep the app alive
             log.exception("loading %s failed", self.source)
             self.failed.emit(f"loading {self.source} failed: {type(e).__name__}: {e}")
