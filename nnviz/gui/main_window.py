@@ -107,7 +107,8 @@ class MainWindow(QMainWindow):
         self.cost = CostPlot()
         self.heatmaps = HeatmapView()
         self.cards = {
-            "epoch": MetricCard("epoch", "Epochs done, out of the target."),
+            "epoch": MetricCard("epoch", "Epochs done, out of the target (0: the untrained network). "
+                                         "The book counts from 0: after epoch 5 it prints 'Epoch 4'."),
             "eta": MetricCard("learning rate η", "The learning rate in force now."),
             "accuracy": MetricCard("test accuracy", "Share of the test digits classified correctly after the last epoch."),
             "cost": MetricCard("training cost", "Mean cost per training digit over the last epoch (live within an epoch)."),
@@ -374,6 +375,7 @@ class MainWindow(QMainWindow):
             return
         self.messages.hide()
         self._set_target_epochs(config.epochs)
+        self._set_batches_per_epoch(config.mini_batch_size)
         self._update_status_eta(config.eta)
         self._update_actions()
 
@@ -400,6 +402,7 @@ class MainWindow(QMainWindow):
             return False
         self.messages.hide()
         self._set_target_epochs(config.epochs)
+        self._set_batches_per_epoch(config.mini_batch_size)
         self._update_status_eta(config.eta)
         self._update_actions()
         return True
@@ -643,8 +646,14 @@ class MainWindow(QMainWindow):
         else:
             self.cards["cost"].set_value("–")
         self.cards["seconds"].set_value(f"{e.seconds:.2f}" if e is not None and e.epochs_done else "–")
-        # status bar
-        self.status_epoch.setText(f"epoch {min(done + 1, target) if self.controller.in_progress else done} of {target}")
+        # status bar: the window counts epochs done (0 = untrained); the book prints the
+        # accuracy after epoch n as "Epoch n-1": say both, so the two can be compared
+        if self.controller.in_progress and done < target:
+            self.status_epoch.setText(f"training epoch {done + 1} of {target} (the book's 'Epoch {done}')")
+        elif e is not None and done:
+            self.status_epoch.setText(f"after epoch {done} of {target} (the book's '{e.book_line()}')")
+        else:
+            self.status_epoch.setText(f"untrained network, epoch 0 of {target}")
         if live:
             self.status_batches.setRange(0, p.batches_per_epoch)
             self.status_batches.setValue(p.batch)
@@ -658,6 +667,12 @@ class MainWindow(QMainWindow):
     def _update_status_eta(self, eta: float) -> None:
         self.status_eta.setText(f"η = {eta:g}")
         self._cards_dirty = True
+
+    def _set_batches_per_epoch(self, mini_batch_size: int) -> None:
+        """The status bar's mini-batch count, right before the first progress arrives."""
+        n = self.data.n_train if self.data is not None else 0
+        self.status_batches.setRange(0, max(1, -(-n // max(1, mini_batch_size))))
+        self.status_batches.setValue(0)
 
     def _set_target_epochs(self, epochs: int) -> None:
         self.accuracy.set_target_epochs(epochs)
