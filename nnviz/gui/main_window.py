@@ -677,6 +677,7 @@ class MainWindow(QMainWindow):
     def _set_target_epochs(self, epochs: int) -> None:
         self.accuracy.set_target_epochs(epochs)
         self.cost.set_target_epochs(epochs)
+        self.inspector.saturation.set_target_epochs(epochs)
         self._cards_dirty = True
 
     def _clear_views(self) -> None:

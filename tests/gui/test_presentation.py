@@ -86,6 +86,7 @@ def test_items_created_while_presenting_are_restyled_and_restored(qtbot, window)
     with qtbot.waitSignal(w.controller.settingChanged, timeout=TIMEOUT):
         w.panel.cost.setCurrentIndex(w.panel.cost.findData("cross-entropy"))
         w.step()
+    w.render_views()  # markers are drawn (merged with their neighbours) at the next frame
     marker = w.accuracy.markers[-1]
     assert marker.pen.color().name().lower() == style.ETA_MARK  # drawn in the normal style ...
     p.restyle()  # ... until the next rescan (every second while presenting)
