@@ -144,12 +144,45 @@ def save_network(path: str | os.PathLike, net: Network, config: TrainConfig | No
         "cost": np.array(net.cost.name),
         "config": np.array(json.dumps(asdict(config) if config else {})),
         "history": np.array(json.dumps(history.rows() if history else [])),
+        # the live changes of eta and the cost, so an opened network shows its markers again
+        "changes": np.array(json.dumps([asdict(c) for c in history.changes] if history else [])),
     }
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"w{l}"] = np.ascontiguousarray(w)
         arrays[f"b{l}"] = np.ascontiguousarray(b)
     with atomic_open(path, "wb") as f:
         np.savez(f, **arrays)
+
+
+MAX_SAVED_CHANGES = 100_000
+
+
+def load_changes(path: str | os.PathLike) -> list[SettingChanged]:
+    """The live changes saved with a network by :func:`save_network` (older files have
+    none). They only mark the plots: anything malformed gives an empty list, not an error."""
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+            if "changes" not in z.files:
+                return []
+            items = json.loads(str(z["changes"]))
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        return []
+    if not isinstance(items, list) or len(items) > MAX_SAVED_CHANGES:
+        return []
+    out = []
+    for d in items:
+        try:
+            c = SettingChanged(name=str(d["name"]), old=d["old"], new=d["new"], epoch=int(d["epoch"]),
+                               batch=int(d["batch"]), step=int(d["step"]), examples_seen=int(d["examples_seen"]),
+                               n_train=int(d["n_train"]))
+        except (TypeError, KeyError, ValueError, OverflowError):
+            return []
+        ok_value = (isinstance(c.new, (int, float)) and np.isfinite(c.new) and c.new > 0 if c.name == "eta"
+                    else c.name == "cost" and isinstance(c.new, str) and len(c.new) < 40)
+        if not ok_value or min(c.epoch, c.batch, c.step, c.examples_seen, c.n_train) < 0:
+            return []
+        out.append(c)
+    return out
 
 
 def load_network(path: str | os.PathLike) -> tuple[Network, dict[str, Any], list[dict[str, Any]]]:
