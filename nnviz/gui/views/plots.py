@@ -74,14 +74,22 @@ def _plot_widget(left: str) -> pg.PlotWidget:
     return w
 
 
+LEGEND_TEXT_SIZE = "10pt"  # as the axes' text: readable in the window and in exported figures
+
+
 class LegendRow(pg.LegendItem):
     """A one-line legend in the plot's title row: above the data, so never over it, and
     part of the plot item (exported figures keep it)."""
 
     def __init__(self, plot: pg.PlotItem, columns: int = 8) -> None:
         self._plot = None
-        super().__init__(colCount=columns, horSpacing=6, verSpacing=0, labelTextColor=style.TEXT)
+        super().__init__(colCount=columns, horSpacing=6, verSpacing=0, labelTextColor=style.TEXT,
+                         labelTextSize=LEGEND_TEXT_SIZE)
         self._plot = plot
+        # a legend floating over a plot ignores the view's scale; one in the layout scales
+        # with the figure (an exported PNG is drawn at twice the size)
+        self.setFlag(self.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.layout.setContentsMargins(0, 0, 0, 0)
         plot.layout.removeItem(plot.titleLabel)  # nnviz's plots have no title: the caption above says it
         plot.titleLabel.hide()
         plot.layout.addItem(self, 0, 1)
