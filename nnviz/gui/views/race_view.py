@@ -228,6 +228,7 @@ class RaceAccuracyPlot:
         self.reference = pg.InfiniteLine(pos=BOOK_ACCURACY, angle=0, movable=False, pen=book_pen)
         p.addItem(self.reference)
         self.reference_sample = reference_sample(book_pen)
+        self.legend.addItem(self.reference_sample, f"book: {BOOK_ACCURACY:g}%")
         self.curves: list[pg.PlotDataItem] = []
         self.series: list[Series] = []
         self._target = 1
