@@ -78,3 +78,44 @@ def test_every_way_of_quitting_exits_0_with_the_window_deleted(tmp_path, mode):
         assert "windows made 1, alive after run_app 0" in proc.stdout, (mode, run, proc.stdout, proc.stderr)
         assert proc.returncode == 0, (mode, run, proc.returncode, proc.stderr[-2000:])
         assert "Traceback" not in proc.stderr, proc.stderr
+
+
+SLOW_TO_STOP = textwrap.dedent("""
+    import sys
+    import time
+    from argparse import Namespace
+
+    from PySide6.QtCore import QTimer
+
+    from nnviz.gui import main_window, worker
+    from nnviz.gui.app import run_app
+
+    worker.JOIN_TIMEOUT_MS = 1  # as on a starved machine: the training thread is slow to stop
+    base_train = worker.train
+
+    def slow_train(*args, **kwargs):
+        for snap in base_train(*args, **kwargs):
+            yield snap
+            time.sleep(0.3)  # between two looks at the stop flag
+
+    worker.train = slow_train
+    base_init = main_window.MainWindow.__init__
+
+    def init(self, *a, **kw):
+        base_init(self, *a, **kw)
+        self.dataReady.connect(lambda: QTimer.singleShot(0, self.close))
+
+    main_window.MainWindow.__init__ = init
+    sys.exit(run_app(Namespace(data=None, screenshot=None, epochs=None, view="train", size="1280x720")))
+""")
+
+
+def test_a_training_thread_slow_to_stop_is_waited_for_not_destroyed(tmp_path):
+    """Closing while the training thread does not stop in time once aborted the process
+    ('QThread: Destroyed while thread is still running', status 134)."""
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_TO_STOP)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NNVIZ_SETTINGS_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert "did not stop within 1 ms; waiting for it" in proc.stderr

@@ -151,8 +151,9 @@ class DataLoader(QObject):
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.quit()
-            if not thread.wait(10000):  # pragma: no cover
-                log.error("the data thread did not stop within 10 s")
+            if not thread.wait(10000):  # a starved machine, or a load that ignores cancel
+                log.error("the data thread did not stop within 10 s; waiting for it")
+                thread.wait()  # a QThread destroyed while running aborts the whole process
             self._worker = None
             self.busyChanged.emit(False)
 

@@ -199,8 +199,9 @@ class RaceController(QObject):
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.quit()
-            if not thread.wait(5000):  # pragma: no cover - a bug: a lane ignored stop
-                log.error("the race thread did not stop within 5 s")
+            if not thread.wait(5000):  # a starved machine, or a lane ignoring stop
+                log.error("the race thread did not stop within 5 s; waiting for it")
+                thread.wait()  # a QThread destroyed while running aborts the whole process
 
     @Slot()
     def _on_finished(self) -> None:
