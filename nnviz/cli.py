@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--screenshot", metavar="PNG", help="open the window, train --epochs epochs, save a picture of the window to PNG and exit")
     parser.add_argument("--epochs", type=_epochs, default=None, help="with --screenshot: epochs to train first (default 1)")
-    parser.add_argument("--view", default="train", help="with --screenshot: which view to capture")
+    parser.add_argument("--view", default="train", metavar="VIEW",
+                        help=f"with --screenshot: which view to capture: {', '.join(_views())} (default train)")
     parser.add_argument("--size", default="1280x720", help="with --screenshot: window size WxH (default 1280x720)")
     parser.add_argument("--speed", type=_speed, default=argparse.SUPPRESS, metavar="N|max",
                         help=SPEED_HELP + " (default: the window's last pace; a first start: the book's "
@@ -160,6 +161,12 @@ class _VersionAction(argparse.Action):
 
         print(f"nnviz {_version()}\n{kernel_info()}")
         parser.exit()
+
+
+def _views() -> tuple[str, ...]:
+    from nnviz.gui.app import VIEWS  # names only: importing it loads no Qt
+
+    return VIEWS
 
 
 def _version() -> str:

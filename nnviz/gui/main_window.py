@@ -151,7 +151,8 @@ class MainWindow(QMainWindow):
         self.heatmaps = HeatmapView()
         self.step_view = StepView()
         self.cards = {
-            "epoch": MetricCard("epoch", "Epochs done, out of the target."),
+            "epoch": MetricCard("epoch", "Epochs done, out of the target (0: the untrained network). "
+                                         "The book counts from 0: after epoch 5 it prints 'Epoch 4'."),
             "eta": MetricCard("learning rate η", "The learning rate in force now."),
             "accuracy": MetricCard("test accuracy", "Share of the test digits classified correctly after the last epoch."),
             "cost": MetricCard("training cost", "Mean cost per training digit over the last epoch (live within an epoch)."),
@@ -478,6 +479,7 @@ class MainWindow(QMainWindow):
             return
         self.messages.hide()
         self._set_target_epochs(config.epochs)
+        self._set_batches_per_epoch(config.mini_batch_size)
         self._update_status_eta(config.eta)
         self._update_actions()
 
@@ -505,6 +507,7 @@ class MainWindow(QMainWindow):
             return False
         self.messages.hide()
         self._set_target_epochs(config.epochs)
+        self._set_batches_per_epoch(config.mini_batch_size)
         self._update_status_eta(config.eta)
         self._update_actions()
         return True
@@ -836,8 +839,14 @@ class MainWindow(QMainWindow):
         else:
             self.cards["cost"].set_value("–")
         self.cards["seconds"].set_value(f"{e.seconds:.2f}" if e is not None and e.epochs_done else "–")
-        # status bar
-        self.status_epoch.setText(f"epoch {min(done + 1, target) if self.controller.in_progress else done} of {target}")
+        # status bar: the window counts epochs done (0 = untrained); the book prints the
+        # accuracy after epoch n as "Epoch n-1": say both, so the two can be compared
+        if self.controller.in_progress and done < target:
+            self.status_epoch.setText(f"training epoch {done + 1} of {target} (the book's 'Epoch {done}')")
+        elif e is not None and done:
+            self.status_epoch.setText(f"after epoch {done} of {target} (the book's '{e.book_line()}')")
+        else:
+            self.status_epoch.setText(f"untrained network, epoch 0 of {target}")
         if live:
             self.status_batches.setRange(0, p.batches_per_epoch)
             self.status_batches.setValue(p.batch)
@@ -854,9 +863,16 @@ class MainWindow(QMainWindow):
         self.status_eta.setText(f"η = {eta:g}")
         self._cards_dirty = True
 
+    def _set_batches_per_epoch(self, mini_batch_size: int) -> None:
+        """The status bar's mini-batch count, right before the first progress arrives."""
+        n = self.data.n_train if self.data is not None else 0
+        self.status_batches.setRange(0, max(1, -(-n // max(1, mini_batch_size))))
+        self.status_batches.setValue(0)
+
     def _set_target_epochs(self, epochs: int) -> None:
         self.accuracy.set_target_epochs(epochs)
         self.cost.set_target_epochs(epochs)
+        self.inspector.saturation.set_target_epochs(epochs)
         self._cards_dirty = True
 
     def _clear_views(self) -> None:
@@ -940,6 +956,19 @@ class MainWindow(QMainWindow):
         s.setValue("window/size", normal_size(self))
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
+        if self.lesson.player is None:  # a replayed lesson's settings are the lesson's, not the user's
+            self.save_train_settings()
+        s.setValue("view/heatmap", self.heatmaps.mode.currentData())
+        s.setValue("run/speed", "max" if self.speed is None else self.speed)
+        if self.source is not None:
+            s.setValue("data/source", self.source)
+        s.sync()
+
+    def save_train_settings(self) -> None:
+        """Remember the panel's training settings (also called before a lesson replaces them)."""
+        s = self.settings
+        if s is None:
+            return
         c = self.panel.config()
         s.setValue("train/eta", c.eta)
         s.setValue("train/cost", c.cost)
@@ -948,11 +977,6 @@ class MainWindow(QMainWindow):
         s.setValue("train/hidden", ",".join(str(h) for h in c.sizes[1:-1]))
         s.setValue("train/seed", c.seed)
         s.setValue("train/dtype", c.dtype)
-        s.setValue("view/heatmap", self.heatmaps.mode.currentData())
-        s.setValue("run/speed", "max" if self.speed is None else self.speed)
-        if self.source is not None:
-            s.setValue("data/source", self.source)
-        s.sync()
 
     # ------------------------------------------------------------------ closing
     def _ask_to_save(self) -> None:

@@ -16,7 +16,10 @@ TIMEOUT = 10_000
 
 
 def _marker_texts(plot):
-    return [m.label.textItem.toPlainText() for m in plot.markers]
+    """Each change's own label (changes close together share one marker, see test_plots.py)."""
+    from nnviz.gui.views.plots import _merged_label
+
+    return [_merged_label([c]) for m in plot.markers for c in m.changes]
 
 
 def _live_session(qtbot, w):

@@ -96,6 +96,7 @@ def test_items_created_while_presenting_are_restyled_and_restored(qtbot, window)
     with qtbot.waitSignal(w.controller.settingChanged, timeout=TIMEOUT):
         w.panel.cost.setCurrentIndex(w.panel.cost.findData("cross-entropy"))
         w.step()
+    w.render_views()  # markers are drawn (merged with their neighbours) at the next frame
     marker = w.accuracy.markers[-1]
     # drawn in the normal style, then restyled by the next rescan (every second while presenting)
     qtbot.waitUntil(lambda: marker.pen.color().name().lower() == OKABE_ITO["reddish purple"].lower(),

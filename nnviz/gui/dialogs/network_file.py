@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from nnviz.core.errors import DataError, NnvizError
-from nnviz.core.history import load_network, save_network
+from nnviz.core.history import load_changes, load_network, save_network
 from nnviz.core.training import EpochSnapshot, TrainConfig, build_network, check_data_fits
 from nnviz.gui.widgets import ask_save_path
 
@@ -160,6 +160,13 @@ class NetworkFiles:
         if not w.prepare_run(config, start=start, earlier=earlier, why=f"Opening {name}"):
             return False
         undo_note = " Ctrl+Z brings back the run it replaced." if w.undo_stack.count() > undoable else ""
+        if done > 0:
+            w.heatmaps.forget_baseline()  # its epoch-0 weights are not in the file
+        for change in load_changes(path):  # its eta and cost markers, as when it was trained
+            if change.position <= done:
+                w.history.add(change)
+                w.accuracy.add_change(change)
+                w.cost.add_change(change)
         lesson = getattr(w, "lesson", None)
         if lesson is not None:
             lesson.invalidate(f"the run continues the network opened from {name}")
