@@ -91,6 +91,7 @@ def test_at_a_slow_pace_the_step_tab_shows_every_step(qtbot, window):
     v = w.step_view
     qtbot.waitUntil(lambda: v.shown >= 2, timeout=TIMEOUT)
     w.controller.pause()
+    v.render()            # a record may have arrived since the last frame
     r = v.record
     assert v.thumbs_shown == r.m == 10
     assert v.cost_before.text() == f"{r.cost_before:.4f}" and v.cost_after.text() == f"{r.cost_after:.4f}"
@@ -132,3 +133,12 @@ def test_the_speed_is_remembered(qtbot, make_window):
     w2.close()
     w3 = make_window(settings=open_settings(), speed=REMEMBERED, wait_ready=False)
     assert w3.speed is None
+
+
+def test_the_step_view_exports_as_png_and_svg(qtbot, window, tmp_path):
+    w = window
+    qtbot.keyClick(w, Qt.Key_N)
+    qtbot.waitUntil(lambda: w.step_view.shown >= 1, timeout=TIMEOUT)
+    for name in ("step.png", "step.svg"):
+        assert w.exports.export_figure("step", tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 5_000
