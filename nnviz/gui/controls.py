@@ -135,14 +135,15 @@ class EtaControl(QWidget):
         self.set_eta(value)
 
 
-def speed_text(batches: float | None, m: int) -> str:
-    """'5 mini-batches/s · 50 digits/s', '2,000 digits/s', or 'max'."""
+def speed_text(batches: float | None, m: int, compact: bool = False) -> str:
+    """'5 mini-batches/s · 50 digits/s', '2,000 digits/s', or 'max' (``compact``: without
+    the digits at slow speeds)."""
     if batches is None:
         return "max"
     digits = batches * m
     if batches < 100:
         unit = "mini-batch" if batches == 1 else "mini-batches"
-        return f"{batches:,.3g} {unit}/s · {digits:,.4g} digits/s"
+        return f"{batches:,.3g} {unit}/s" + ("" if compact else f" · {digits:,.4g} digits/s")
     return f"{digits:,.0f} digits/s"
 
 
@@ -171,8 +172,9 @@ class SpeedControl(QWidget):
         self.slider.setTickPosition(QSlider.NoTicks)
         self.label = QLabel()
         self.label.setObjectName("caption")
-        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("20 mini-batches/s · 200 digits/s")
-                                   if not compact else self.label.fontMetrics().horizontalAdvance("5 mini-batches/s · 50 digits/s"))
+        self.compact = compact
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance(
+            "20 mini-batches/s" if compact else "20 mini-batches/s · 200 digits/s"))
         for w in (self.slider, self.label):
             w.setToolTip(TIPS["speed"])
         layout = (QHBoxLayout if compact else QVBoxLayout)(self)
@@ -194,7 +196,7 @@ class SpeedControl(QWidget):
 
     def set_batch_size(self, m: int) -> None:
         self._m = max(1, int(m))
-        self.label.setText(speed_text(self._speed, self._m))
+        self.label.setText(speed_text(self._speed, self._m, self.compact))
 
     def set_speed(self, speed: float | None, emit: bool = True) -> None:
         changed = speed != self._speed
@@ -202,7 +204,7 @@ class SpeedControl(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(nearest_notch(speed))
         self.slider.blockSignals(False)
-        self.label.setText(speed_text(speed, self._m))
+        self.label.setText(speed_text(speed, self._m, self.compact))
         if changed and emit:
             self.speedChanged.emit(speed)
 

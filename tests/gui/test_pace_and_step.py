@@ -36,6 +36,7 @@ def test_speed_texts():
     assert speed_text(1, 10) == "1 mini-batch/s · 10 digits/s"
     assert speed_text(5, 10) == "5 mini-batches/s · 50 digits/s"
     assert speed_text(2000, 10) == "20,000 digits/s"
+    assert speed_text(5, 10, compact=True) == "5 mini-batches/s"
 
 
 def test_the_speed_control_changes_the_rate_while_running(qtbot, window):
