@@ -402,6 +402,10 @@ def _final_network(config, history, build_network):
 
 
 def cmd_app(args: argparse.Namespace, recipe=None) -> int:
+    if getattr(args, "screenshot", None) is not None:
+        from nnviz.core.safeio import check_output
+
+        check_output(args.screenshot, "--screenshot")
     try:
         from nnviz.gui.app import run_app
     except ImportError as e:  # the GUI needs Qt; the core does not
