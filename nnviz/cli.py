@@ -131,11 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C at any moment is "nnviz: interrupted" and status 130."""
     try:
         try:
-            if argv is None:  # the real command line: SIGTERM cleans up as Ctrl-C does
-                signal.signal(signal.SIGTERM, _on_sigterm)
+            if argv is None:  # the real command line
                 import nnviz
 
-                if nnviz._take_early_interrupt():  # Ctrl-C while the entry point was importing
+                early = nnviz._take_early_interrupt()  # a signal while the entry point was importing
+                if early == signal.SIGTERM:
+                    raise _Terminated()
+                if early:
                     raise KeyboardInterrupt
             return _main(argv)
         finally:
@@ -184,6 +186,8 @@ def _import_core(command: str | None) -> None:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None and (args.command in ("train", "download") or getattr(args, "headless", False)):
+        signal.signal(signal.SIGTERM, _on_sigterm)  # headless: SIGTERM unwinds and cleans up like Ctrl-C
     _import_core(args.command)
     from nnviz.core.errors import NnvizError
 
