@@ -62,7 +62,8 @@ def with_window(data: Dataset, epochs: int, probe: bool = True) -> tuple[float, 
 
     from nnviz.gui.main_window import MainWindow
 
-    w = MainWindow("bench", load=lambda source, progress=None, cancel=None: data)
+    w = MainWindow("bench", load=lambda source, progress=None, cancel=None: data, speed=None,
+                   ask_to_save=False)
     w.resize(1280, 720)
     w.show()
     loop = QEventLoop()

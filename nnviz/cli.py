@@ -53,6 +53,20 @@ def _int_at_least(minimum: int, maximum: int | None = None):
     return parse
 
 
+def _speed(text: str) -> float | None:
+    """An argparse type: a pace in digits a second, or 'max' (None)."""
+    from nnviz.core.errors import ConfigError
+    from nnviz.core.training import check_speed
+
+    try:
+        return check_speed(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+SPEED_HELP = ("at most N training digits a second, or 'max' (as fast as possible); "
+              "the pace never changes the numbers")
+
 MAX_EPOCHS = 10_000  # = nnviz.core.schema.MAX_EPOCHS (not imported here: the parser loads no numpy)
 MAX_MINI_BATCH = 100_000  # = nnviz.core.schema.MAX_MINI_BATCH
 _positive_int = _int_at_least(1)
@@ -72,6 +86,16 @@ def _sizes(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _pause_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 3600 seconds, got {text!r}")
+    return value
+
+
 DATA_HELP = "bundled (5,000 real digits shipped with nnviz, the default), mnist (full MNIST, downloaded once and cached), or a path to mnist.pkl.gz, a folder of IDX files, or keras' mnist.npz"
 
 
@@ -81,12 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch a neural network learn handwritten digits (Nielsen, Neural Networks and "
                     "Deep Learning, chapter 1). With no command, opens the app.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and the training kernel, and exit")
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--screenshot", metavar="PNG", help="open the window, train --epochs epochs, save a picture of the window to PNG and exit")
     parser.add_argument("--epochs", type=_epochs, default=None, help="with --screenshot: epochs to train first (default 1)")
     parser.add_argument("--view", default="train", help="with --screenshot: which view to capture")
     parser.add_argument("--size", default="1280x720", help="with --screenshot: window size WxH (default 1280x720)")
+    parser.add_argument("--speed", type=_speed, default=argparse.SUPPRESS, metavar="N|max",
+                        help=SPEED_HELP + " (default: the window's last pace; a first start: the book's "
+                             "run lasts about a minute; --screenshot: max)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train headless, printing the book's 'Epoch j: n / N' lines",
@@ -104,13 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--load", metavar="MODEL.npz", help="start from a saved network instead of random weights")
     t.add_argument("--history", metavar="RUN.csv", help="write per-epoch metrics here (.csv, or .json)")
     t.add_argument("--record", metavar="LESSON.json", help="record the run as a lesson recipe (replay it with 'nnviz replay')")
+    t.add_argument("--speed", type=_speed, default=None, metavar="N|max", help=SPEED_HELP + " (default max)")
     t.add_argument("--quiet", action="store_true", help="print only the epoch lines")
 
     r = sub.add_parser("replay", help="replay a recorded lesson recipe (in the window, or --headless)",
                        description="Replay a lesson recipe recorded with 'nnviz train --record' or the app: the same data, seed and live changes give the same numbers.")
     r.add_argument("recipe", metavar="LESSON.json")
     r.add_argument("--headless", action="store_true", help="print the book's 'Epoch j: n / N' lines instead of opening the window")
-    r.add_argument("--speed", type=_positive_float, default=1.0, help="in the window: play pauses this many times faster (default 1)")
+    r.add_argument("--speed", type=_speed, default=argparse.SUPPRESS, metavar="N|max",
+                   help=SPEED_HELP + " (default: headless max, in the window its last pace)")
+    r.add_argument("--pause", type=_pause_seconds, default=None, metavar="SECONDS",
+                   help="in the window: hold each pause recorded in the lesson this long (default 3)")
     r.add_argument("--data", default=None, help="use this data instead of the recipe's (" + DATA_HELP + ")")
     r.add_argument("--quiet", action="store_true", help="print only the epoch lines")
 
@@ -118,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Download the book's MNIST (mnist.pkl.gz, or the IDX files from a mirror) into the cache directory ($NNVIZ_DATA_DIR overrides).")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: nnviz's version and which training kernel runs (the compiled one,
+    or numpy and why), worked out only when asked (it imports numba)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from nnviz.core.network import kernel_info
+
+        print(f"nnviz {_version()}\n{kernel_info()}")
+        parser.exit()
 
 
 def _version() -> str:
@@ -294,7 +336,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"# {data.description or data.name}; "
               f"sizes {list(config.sizes)}, eta {config.eta:g}, mini-batch {config.mini_batch_size}, "
               f"{config.cost} cost, {config.dtype}, seed {config.seed}", file=sys.stderr)
-    controls = Controls(eta=config.eta, cost=config.cost, epochs=args.epochs if args.epochs else None)
+    controls = Controls(eta=config.eta, cost=config.cost, epochs=args.epochs if args.epochs else None,
+                        speed=args.speed)
     if args.epochs == 0:
         controls.stop()
     recorder = RecipeRecorder(args.data, config) if args.record else None
@@ -381,6 +424,7 @@ def _print_run(snapshots, recorder=None):
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from nnviz.core.recipe import load_recipe, replay
+    from nnviz.core.training import Controls
 
     recipe = load_recipe(args.recipe)
     if args.data:
@@ -393,7 +437,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"# replaying {args.recipe}: {data.description or data.name}; sizes {list(c.sizes)}, "
               f"eta {c.eta:g}, mini-batch {c.mini_batch_size}, {c.cost} cost, {c.dtype}, seed {c.seed}, "
               f"{sum(e.name in ('eta', 'cost') for e in recipe.events)} live changes", file=sys.stderr)
-    _print_run(replay(recipe, data))
+    _print_run(replay(recipe, data, Controls(eta=recipe.config.eta, cost=recipe.config.cost,
+                                             speed=getattr(args, "speed", None))))
     return 0
 
 

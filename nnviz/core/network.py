@@ -16,8 +16,9 @@ into it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -123,10 +124,126 @@ class PreparedData:
     x: np.ndarray
     y: np.ndarray
     labels: np.ndarray
+    _sparse: list = field(default_factory=list, repr=False)
 
     @property
     def n(self) -> int:
         return self.x.shape[0]
+
+    @property
+    def sparse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each example's nonzero pixels, listed once (made on first use):
+        ``(indptr (n+1,), indices, values)``; example i's pixel indices are
+        ``indices[indptr[i]:indptr[i+1]]`` and their values ``values[...]`` (the bias
+        column is left out)."""
+        if not self._sparse:
+            self._sparse.append(sparse_rows(self.x[:, :-1]))
+        return self._sparse[0]
+
+    def _set_sparse(self, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self._sparse[:] = [rows]
+
+
+def sparse_rows(images: np.ndarray, dtype: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nonzero entries of each row of ``images``, listed once (compressed sparse
+    rows): ``(indptr (n+1,) int64, indices int32, values)``, the values in ``dtype``
+    (default: the images' own)."""
+    images = np.ascontiguousarray(images)
+    n, width = images.shape
+    flat = np.flatnonzero(images)
+    indptr = np.searchsorted(flat, np.arange(n + 1, dtype=np.int64) * width).astype(np.int64)
+    indices = (flat % width).astype(np.int32) if width else flat.astype(np.int32)
+    values = images.reshape(-1)[flat].astype(dtype or images.dtype)
+    for a in (indptr, indices, values):
+        a.flags.writeable = False
+    return indptr, indices, values
+
+
+# ---- the compiled kernel (nnviz.core.kernel), loaded on first use --------------------------
+_kernel_module: Any = None     # the module once loaded, False if it cannot be
+_kernel_problem = ""           # why not, in words
+
+
+def load_kernel() -> Any:
+    """The compiled kernel module, or None if numba is unavailable (or ``NNVIZ_KERNEL=numpy``).
+    Importing it imports numba (about half a second), so this happens on first use."""
+    global _kernel_module, _kernel_problem
+    if _kernel_module is None:
+        if os.environ.get("NNVIZ_KERNEL", "").lower() == "numpy":
+            _kernel_module, _kernel_problem = False, "NNVIZ_KERNEL=numpy is set"
+        else:
+            try:
+                from nnviz.core import kernel
+                _kernel_module = kernel
+            except Exception as e:  # no numba wheel for this Python, a broken install, ...
+                _kernel_module = False
+                _kernel_problem = f"numba is unavailable ({type(e).__name__}: {e})".splitlines()[0]
+    return _kernel_module or None
+
+
+def _kernel_failed(error: Exception) -> None:
+    global _kernel_module, _kernel_problem
+    _kernel_module = False
+    _kernel_problem = f"the compiled kernel failed ({type(error).__name__}: {error})".splitlines()[0]
+
+
+def warm_up(dtype: Any = "float64") -> str:
+    """Load (or, the first time on a machine, compile) the kernel for ``dtype`` now,
+    e.g. in a worker thread before training starts; returns :func:`kernel_info`."""
+    net = Network([2, 1, 1], seed=0, dtype=dtype)
+    if net._kernel() is not None:
+        data = net.prepare(np.eye(2), np.zeros(2, dtype=np.int64))
+        net.sgd_steps(data, np.arange(2), 0, 1, 2, 0.1)
+    return kernel_info()
+
+
+def kernel_info() -> str:
+    """One line: which training kernel runs (the compiled one, or numpy and why)."""
+    kernel = load_kernel()
+    if kernel is None:
+        return f"training kernel: numpy (slower; {_kernel_problem})"
+    import numba
+
+    return f"training kernel: compiled with numba {numba.__version__} (cache: {os.environ.get('NUMBA_CACHE_DIR')})"
+
+
+@dataclass(eq=False)
+class _StepBuffers:
+    """Scratch arrays and views for :meth:`Network.sgd_step` on mini-batches of ``m``,
+    made once per size. ``forward``: per layer ``([W | b], input with a ones row, output)``;
+    ``backward``: per layer, last first, ``(delta, input^T, gradient, hidden)`` where
+    ``hidden`` is ``(W^T, activation, sigma' scratch, previous delta)`` (None for the first
+    layer); ``updates``: ``([W | b], gradient)`` pairs; ``lo``: the lowest z for sigma."""
+
+    xb: np.ndarray        # the gathered inputs (m, sizes[0] + 1), ones column last
+    yb: np.ndarray        # the targets (sizes[-1], m)
+    out: np.ndarray       # the output activations (sizes[-1], m)
+    delta: np.ndarray     # the output error (sizes[-1], m)
+    p_out: np.ndarray     # sigma'(z^L) scratch (sizes[-1], m)
+    forward: tuple
+    backward: tuple
+    updates: tuple
+    lo: float
+
+
+@dataclass(eq=False)
+class _KernelBuffers:
+    """The compiled kernel's layout of a one-hidden-layer network (see
+    :mod:`nnviz.core.kernel`): first-layer weights transposed ``w1t (n_in, hp)``, ``b1
+    (hp,)``, second-layer weights transposed ``w2t (hp, op)`` and as they are ``w2 (op,
+    hp)``, ``b2 (op,)``, with the hidden and output layers padded to ``hp``/``op`` units
+    whose weights stay 0; ``consts``: [lowest z for sigma, 1, smallest positive number];
+    scratch for mini-batches of ``m``: ``a1 (m, hp)``, ``d1 (m, hp)``, ``d2 (m, op)``."""
+
+    w1t: np.ndarray
+    b1: np.ndarray
+    w2t: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    consts: np.ndarray
+    a1: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
 
 
 class Network:
@@ -159,7 +276,10 @@ class Network:
         self._wb = [np.empty((y, x + 1), dtype=self.dtype) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
         self.weights = weights
         self.biases = biases
-        self._plans: dict[int, tuple] = {}
+        self._plans: dict[int, _StepBuffers] = {}
+        self._kernel_buffers: _KernelBuffers | None = None
+        # False: always the readable numpy path (the reference; also where numba is missing)
+        self.use_kernel = True
 
     # -- parameters -----------------------------------------------------------------
     @property
@@ -234,8 +354,7 @@ class Network:
             test = (test_x, test_labels)
         for j in range(epochs):
             order = self._rng.permutation(train.n)
-            for k in range(0, train.n, mini_batch_size):
-                self.sgd_step(train, order[k:k + mini_batch_size], eta, track_cost=False)
+            self.sgd_steps(train, order, 0, train.n, mini_batch_size, eta, track_cost=False)
             if test is not None:
                 print(f"Epoch {j}: {self.accuracy(*test)} / {len(test[1])}")
             else:
@@ -316,9 +435,12 @@ class Network:
         lab = labels.astype(np.int64)
         for arr in (x, y, lab):
             arr.flags.writeable = False
-        return PreparedData(x, y, lab)
+        data = PreparedData(x, y, lab)
+        if self._kernel() is not None:  # the compiled kernel reads only the nonzero pixels
+            data._set_sparse(sparse_rows(images, self.dtype))
+        return data
 
-    def _plan(self, m: int) -> tuple:
+    def _plan(self, m: int) -> _StepBuffers:
         """Scratch arrays and views for mini-batches of ``m``, made once per size: the
         gathered inputs ``xb (m, sizes[0]+1)``, each hidden layer's activations with a
         ones row appended ``(sizes[l]+1, m)``, the output, the targets, the deltas, the
@@ -344,8 +466,8 @@ class Network:
                 (deltas[l], inputs[l].T, grads[l],
                  (self._wb[l][:, :-1].T, outputs[l - 1], primes[l - 1], deltas[l - 1]) if l else None)
                 for l in range(len(self._wb) - 1, -1, -1))
-            plan = (xb, yb, out, deltas[-1], primes[-1], forward, backward, tuple(zip(self._wb, grads)),
-                    -_EXP_LIMIT[dt])
+            plan = _StepBuffers(xb=xb, yb=yb, out=out, delta=deltas[-1], p_out=primes[-1], forward=forward,
+                                backward=backward, updates=tuple(zip(self._wb, grads)), lo=-_EXP_LIMIT[dt])
             self._plans[m] = plan
         return plan
 
@@ -358,12 +480,13 @@ class Network:
         output error once so that the gradients come out as steps.
         """
         m = len(idx)
-        xb, yb, out, delta, p_out, forward, backward, updates, lo = self._plan(m)
+        plan = self._plan(m)
+        xb, yb, out, delta, p_out, lo = plan.xb, plan.yb, plan.out, plan.delta, plan.p_out, plan.lo
         # mode='clip' lets numpy write straight into the buffer (idx is always in range)
         take(data.x, idx, 0, xb, "clip")
         take(data.y, idx, 1, yb, "clip")
         # feedforward: a^l = sigma(w^l a^{l-1} + b^l), the biases folded into [W | b]
-        for wb, a_in, a in forward:
+        for wb, a_in, a in plan.forward:
             matmul(wb, a_in, out=a)
             maximum(a, lo, out=a)   # sigma, in place, without overflow
             negative(a, out=a)
@@ -379,7 +502,7 @@ class Network:
             multiply(delta, p_out, out=delta)
         multiply(delta, eta / m, out=delta)
         # backward pass
-        for d, a_in_t, grad, hidden in backward:
+        for d, a_in_t, grad, hidden in plan.backward:
             matmul(d, a_in_t, out=grad)                  # BP3 + BP4 (ones row -> biases)
             if hidden is not None:
                 w_t, h, p, d_prev = hidden
@@ -387,9 +510,105 @@ class Network:
                 subtract(1.0, h, out=p)
                 multiply(p, h, out=p)
                 multiply(d_prev, p, out=d_prev)          # ... * sigma'(z^l)
-        for wb, grad in updates:
+        for wb, grad in plan.updates:
             subtract(wb, grad, out=wb)
         return cost
+
+    def sgd_steps(self, data: PreparedData, order: np.ndarray, start: int, n_batches: int, m: int,
+                  eta: float, stop_flag: np.ndarray | None = None, cost_sum: float = 0.0,
+                  track_cost: bool = True) -> tuple[float, int]:
+        """Up to ``n_batches`` mini-batches of SGD, the first on the examples
+        ``order[start:start + m]``, the next on ``order[start + m:start + 2 m]``, ...,
+        to the end of ``order`` at most (the last mini-batch may be short).
+
+        Returns ``(cost_sum, batches_done)``: ``cost_sum`` plus the cost of each
+        mini-batch, added one at a time (so the total does not depend on how a run is cut
+        into calls). ``stop_flag``: a numpy integer array; the call ends after the
+        mini-batch during which ``stop_flag[0]`` changed (another thread changes it).
+
+        With the compiled kernel (numba; a network with one hidden layer) the whole call
+        runs without Python's GIL; otherwise it runs :meth:`sgd_step` mini-batch by
+        mini-batch. Either way the same numbers for the same calls, at any ``n_batches``.
+        """
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        n = order.shape[0]
+        m = int(m)
+        start = int(start)
+        if order.ndim != 1 or m < 1 or not 0 <= start <= n:
+            raise ConfigError(f"bad mini-batch request: start {start}, m {m}, order of shape {order.shape}")
+        n_batches = max(0, min(int(n_batches), -(-(n - start) // m)))
+        used = order[start:start + n_batches * m]
+        if used.size and (used.min() < 0 or used.max() >= data.n):
+            raise ConfigError(f"example indices must lie in 0..{data.n - 1}")
+        if not n_batches:
+            return cost_sum, 0
+        if not order.flags.writeable:
+            order = order.copy()  # one compiled version of the kernel, not one per flag
+        flag = stop_flag if stop_flag is not None else np.zeros(1, dtype=np.int64)
+        if not (isinstance(flag, np.ndarray) and flag.dtype == np.int64 and flag.shape == (1,)):
+            raise ConfigError("stop_flag must be a numpy int64 array of one element")
+        flag0 = int(flag[0])
+        kernel = self._kernel()
+        if kernel is not None:
+            buf = self._pack_kernel(m)
+            indptr, indices, values = data.sparse
+            try:
+                cost, done = kernel.sgd_epoch_chunk(
+                    indptr, indices, values, data.labels, order, start, n_batches, m,
+                    buf.w1t, buf.b1, buf.w2t, buf.w2, buf.b2, self.sizes[1], self.sizes[2],
+                    float(eta), self.cost is QuadraticCost, buf.consts, flag, flag0,
+                    buf.a1, buf.d1, buf.d2, float(cost_sum))
+            except Exception as e:  # numba failed to compile or load: numpy from now on
+                _kernel_failed(e)
+            else:
+                self._unpack_kernel(buf)
+                return (cost if track_cost else cost_sum), int(done)
+        done = 0
+        with _blas_threads(1):
+            while done < n_batches:
+                idx = order[start + done * m:start + (done + 1) * m]
+                cost_sum += self.sgd_step(data, idx, eta, track_cost)
+                done += 1
+                if flag[0] != flag0:
+                    break
+        return cost_sum, done
+
+    def _kernel(self) -> Any:
+        """The compiled kernel if it applies to this network (one hidden layer, the
+        quadratic or cross-entropy cost) and is available; else None."""
+        if not self.use_kernel or self.num_layers != 3 or self.cost not in (QuadraticCost, CrossEntropyCost):
+            return None
+        return load_kernel()
+
+    def _pack_kernel(self, m: int) -> _KernelBuffers:
+        """The weights copied into the kernel's layout (scratch for mini-batches of ``m``)."""
+        kernel = load_kernel()
+        buf = self._kernel_buffers
+        n_in, h, n_out = self.sizes
+        dt = self.dtype
+        if buf is None or buf.a1.shape[0] != m:
+            hp, op = kernel.padded(h), kernel.padded(n_out)
+            buf = _KernelBuffers(
+                w1t=np.zeros((n_in, hp), dt), b1=np.zeros(hp, dt), w2t=np.zeros((hp, op), dt),
+                w2=np.zeros((op, hp), dt), b2=np.zeros(op, dt),
+                consts=np.array([-_EXP_LIMIT[dt], 1.0, np.finfo(dt).tiny], dt),
+                a1=np.zeros((m, hp), dt), d1=np.zeros((m, hp), dt), d2=np.zeros((m, op), dt))
+            self._kernel_buffers = buf
+        wb1, wb2 = self._wb
+        buf.w1t[:, :h] = wb1[:, :-1].T
+        buf.b1[:h] = wb1[:, -1]
+        buf.w2t[:h, :n_out] = wb2[:, :-1].T
+        buf.w2[:n_out, :h] = wb2[:, :-1]
+        buf.b2[:n_out] = wb2[:, -1]
+        return buf
+
+    def _unpack_kernel(self, buf: _KernelBuffers) -> None:
+        n_in, h, n_out = self.sizes
+        wb1, wb2 = self._wb
+        wb1[:, :-1] = buf.w1t[:, :h].T
+        wb1[:, -1] = buf.b1[:h]
+        wb2[:, :-1] = buf.w2t[:h, :n_out].T
+        wb2[:, -1] = buf.b2[:n_out]
 
     def _batch_cost(self, diff: np.ndarray, scratch: np.ndarray) -> float:
         """Cost summed over a mini-batch, from ``diff = a - y`` (y one-hot)."""
@@ -435,6 +654,31 @@ class Network:
         y = np.zeros_like(a)
         y[np.arange(len(labels)), np.asarray(labels)] = 1.0
         return self.cost.fn(a, y) / len(labels)
+
+
+class _blas_threads:
+    """Limit BLAS to ``n`` threads within a ``with`` block (if threadpoolctl is installed):
+    the numpy path's small matrix products are slower with more threads, much slower when
+    other programs load the CPU."""
+
+    _controller: Any = None
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._limiter = None
+
+    def __enter__(self) -> None:
+        try:
+            if _blas_threads._controller is None:
+                from threadpoolctl import ThreadpoolController
+                _blas_threads._controller = ThreadpoolController()
+            self._limiter = _blas_threads._controller.limit(limits=self.n, user_api="blas")
+        except Exception:  # threadpoolctl missing or unable: run as is
+            self._limiter = None
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._limiter is not None:
+            self._limiter.restore_original_limits()
 
 
 def _stack_pairs(data: Sequence[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, np.ndarray]:

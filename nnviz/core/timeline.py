@@ -253,6 +253,17 @@ class Timeline:
         branch._parent = weakref.ref(self)
         return branch
 
+    def copy(self) -> Timeline:
+        """An independent timeline with the same epochs and changes (the entries are immutable)."""
+        other = Timeline(self.cap_bytes)
+        other._entries = dict(self._entries)
+        other._nbytes = self._nbytes
+        other._changes = list(self._changes)
+        other._stride = self._stride
+        other.branched_at = getattr(self, "branched_at", None)
+        other._parent = getattr(self, "_parent", None)
+        return other
+
     def metrics_arrays(self) -> dict[str, np.ndarray]:
         """Per-epoch numbers for plotting, each ``(len(self),)``: ``epochs`` (int64),
         ``test_accuracy`` and ``validation_accuracy`` (percent; nan without such data),

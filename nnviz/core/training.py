@@ -12,13 +12,23 @@ stop, single step), so a change takes effect at the next mini-batch. It yields:
   up to ``progress_per_epoch`` times an epoch when epochs are shorter than that many
   intervals (so short epochs still show a live curve), but never more often than
   every tenth of ``progress_interval``;
-- :class:`SettingChanged` when a live change of eta or cost takes effect.
+- :class:`SettingChanged` when a live change of eta or cost takes effect;
+- :class:`StepRecord` after a mini-batch, only when asked for (``controls.step_records``)
+  and only for a single step (N) or at a slow pace (at most ``STEP_RECORD_MAX_RATE``
+  mini-batches a second): what that one step of SGD did, for the slow-motion view.
 
-The same seed and the same controls give bit-for-bit the same epochs and changes.
+Pace: ``controls.speed`` is a maximum rate in digits (training examples) a second, or
+None for as fast as possible. The loop waits on the Controls' condition until the next
+mini-batch is due, so a paced run uses no CPU while it waits and wakes at once on a
+pause, stop, step or change of speed. The pace never changes the arithmetic.
+
+The same seed and the same controls give bit-for-bit the same epochs and changes, at
+any pace.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
@@ -33,6 +43,9 @@ from nnviz.core.errors import ConfigError, NnvizError
 from nnviz.core.network import Network, parse_dtype, parse_sizes
 
 ETA_MIN, ETA_MAX = 1e-6, 1e6
+SPEED_MIN, SPEED_MAX = 0.01, 1e9   # digits a second (None: as fast as possible)
+PACE_SLACK = 0.25                   # seconds behind the pace's schedule before it starts afresh
+STEP_RECORD_MAX_RATE = 5.0          # mini-batches a second at or below which steps are recorded
 
 
 class TrainingDiverged(NnvizError):
@@ -49,6 +62,23 @@ def check_eta(eta: Any) -> float:
         raise ConfigError(f"eta must be a positive number, got {eta!r}")
     if not ETA_MIN <= value <= ETA_MAX:
         raise ConfigError(f"eta must lie between {ETA_MIN:g} and {ETA_MAX:g}, got {eta!r}")
+    return value
+
+
+def check_speed(speed: Any) -> float | None:
+    """A pace in digits a second as a positive, finite float; None (or 'max') for no limit."""
+    if speed is None or (isinstance(speed, str) and speed.strip().lower() in ("max", "inf")):
+        return None
+    try:
+        value = float(speed)
+    except (TypeError, ValueError):
+        raise ConfigError(f"speed must be a number of digits a second or 'max', got {speed!r}") from None
+    if math.isinf(value) and value > 0:
+        return None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"speed must be a positive number of digits a second or 'max', got {speed!r}")
+    if not SPEED_MIN <= value <= SPEED_MAX:
+        raise ConfigError(f"speed must lie between {SPEED_MIN:g} and {SPEED_MAX:g} digits a second, got {speed!r}")
     return value
 
 
@@ -108,13 +138,31 @@ class TrainConfig:
         )
 
 
+class _CountingCondition(threading.Condition):
+    """A Condition that counts how often it is entered, in ``changes[0]``: every change
+    of the :class:`Controls` happens under it, so a compiled chunk of mini-batches that
+    watches ``changes`` ends at the next mini-batch after any change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes = np.zeros(1, dtype=np.int64)
+
+    def __enter__(self) -> bool:
+        entered = super().__enter__()
+        self.changes[0] += 1
+        return entered
+
+
 class Controls:
     """Live settings shared between the caller (e.g. the GUI thread) and the training
     loop, which reads them before every mini-batch. All methods are thread-safe."""
 
     def __init__(self, eta: float = 3.0, cost: str = "quadratic", epochs: int | None = None,
-                 paused: bool = False) -> None:
-        self._cond = threading.Condition()
+                 paused: bool = False, speed: float | None = None, step_records: bool = False) -> None:
+        self._cond = _CountingCondition()
+        self._speed = check_speed(speed)
+        self.step_records = bool(step_records)  # yield StepRecords (slow pace, single steps)
+        self._single_step = False  # the mini-batch now running was allowed by step()
         self._eta = check_eta(eta)
         self._cost = get_cost(cost).name
         self._epochs = epochs
@@ -123,6 +171,11 @@ class Controls:
         self._steps = 0            # mini-batches allowed while paused
         self._step_epoch = False   # while paused: run to the end of the current epoch
         self._held_until = 0.0     # a brief, unreported hold (see hold())
+
+    @property
+    def changes(self) -> np.ndarray:
+        """``changes[0]`` grows at every change (read by the compiled training kernel)."""
+        return self._cond.changes
 
     # settings
     @property
@@ -133,6 +186,7 @@ class Controls:
         value = check_eta(eta)
         with self._cond:
             self._eta = value
+            self._cond.notify_all()
 
     @property
     def cost(self) -> str:
@@ -142,6 +196,18 @@ class Controls:
         name = get_cost(cost).name
         with self._cond:
             self._cost = name
+            self._cond.notify_all()
+
+    @property
+    def speed(self) -> float | None:
+        """The pace: at most this many digits (training examples) a second; None: no limit."""
+        return self._speed
+
+    def set_speed(self, speed: float | None) -> None:
+        value = check_speed(speed)
+        with self._cond:
+            self._speed = value
+            self._cond.notify_all()   # a waiting mini-batch recomputes when it is due
 
     @property
     def epochs(self) -> int | None:
@@ -167,6 +233,7 @@ class Controls:
             self._paused = True
             self._steps = 0
             self._step_epoch = False
+            self._cond.notify_all()
 
     def resume(self) -> None:
         with self._cond:
@@ -218,6 +285,7 @@ class Controls:
             self._wait_hold()
         if self._stop:
             return False
+        self._single_step = False
         if not self._paused:
             return True
         with self._cond:
@@ -225,7 +293,24 @@ class Controls:
                 return True
             if self._steps > 0:
                 self._steps -= 1
+                self._single_step = True
                 return True
+            return False
+
+    def _due(self, last_start: float, m: int) -> bool:
+        """At a limited pace, wait until a mini-batch of ``m`` digits due at ``last_start``
+        (time.monotonic) is followed by the next one. True when it is due
+        (or there is nothing to wait for); False when woken early by a change (look again).
+        Single steps (N) are never paced; a run to the epoch's end (E) is."""
+        if self._speed is None:   # full speed: no lock, no clock
+            return True
+        with self._cond:
+            if self._speed is None or self._stop or (self._paused and not self._step_epoch):
+                return True
+            left = last_start + m / self._speed - time.monotonic()
+            if left <= 0:
+                return True
+            self._cond.wait(left)
             return False
 
     def _wait_hold(self) -> None:
@@ -340,7 +425,51 @@ class EpochSnapshot:
                 self.step, tuple(w.tobytes() for w in self.weights), tuple(b.tobytes() for b in self.biases))
 
 
-Snapshot = Union[EpochSnapshot, ProgressSnapshot, SettingChanged]
+@dataclass(frozen=True, eq=False)
+class StepRecord:
+    """What one mini-batch of SGD did (eqs. 20-21: w -> w - (eta/m) sum_x dC_x/dw).
+
+    The mini-batch is ``indices`` (positions in the training set) with ``images``
+    ``(m, sizes[0])`` and ``labels`` ``(m,)``; ``outputs_before`` ``(m, sizes[-1])`` are
+    the network's output activations before the step; ``cost_before`` / ``cost_after``
+    the mean cost per digit of this mini-batch before and after the step (with the cost
+    function in force). ``weight_steps[l]`` ``(sizes[l+1], sizes[l])`` and
+    ``bias_steps[l]`` ``(sizes[l+1], 1)`` are the changes the step made (new - old);
+    ``weights`` and ``biases`` the parameters after it.
+    Every array is a read-only copy.
+    """
+
+    epoch: int
+    batch: int
+    step: int
+    eta: float
+    cost: str
+    indices: np.ndarray = field(repr=False)
+    images: np.ndarray = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+    outputs_before: np.ndarray = field(repr=False)
+    cost_before: float
+    cost_after: float
+    weight_steps: tuple[np.ndarray, ...] = field(repr=False)
+    bias_steps: tuple[np.ndarray, ...] = field(repr=False)
+    weights: tuple[np.ndarray, ...] = field(repr=False)   # after the step
+    biases: tuple[np.ndarray, ...] = field(repr=False)
+
+    @property
+    def m(self) -> int:
+        return len(self.indices)
+
+    @property
+    def predictions_before(self) -> np.ndarray:
+        """The network's answer for each digit before the step."""
+        return self.outputs_before.argmax(axis=1)
+
+    @property
+    def correct_before(self) -> int:
+        return int(np.count_nonzero(self.predictions_before == self.labels))
+
+
+Snapshot = Union[EpochSnapshot, ProgressSnapshot, SettingChanged, StepRecord]
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -408,6 +537,24 @@ def train(
     # progress_per_epoch snapshots an epoch even when epochs are short, within a rate cap
     per_epoch = max(1, batches // config.progress_per_epoch) if config.progress_per_epoch else 0
     min_gap = config.progress_interval / 10
+    # many mini-batches per call, ending early when a control changes, unless the controls
+    # count mini-batches themselves (a subclass overriding _may_run: one per call)
+    chunked = type(controls)._may_run is Controls._may_run
+    flag = getattr(controls, "changes", None)
+    scheduled = sorted(schedule) if schedule else []
+    per_batch = 0.0   # seconds per mini-batch, as last measured
+
+    def step_record(idx: np.ndarray, before: tuple, epoch: int, batch: int) -> StepRecord:
+        images = _frozen(np.array(data.train_images[idx], dtype=net.dtype))
+        labels = _frozen(np.array(data.train_labels[idx]))
+        w_after, b_after = net.copy_params()
+        return StepRecord(
+            epoch=epoch, batch=batch, step=step, eta=eta, cost=cost, indices=_frozen(np.array(idx)),
+            images=images, labels=labels, outputs_before=before[0], cost_before=before[1],
+            cost_after=net.total_cost(images, labels),
+            weight_steps=tuple(_frozen(a - b) for a, b in zip(w_after, before[2])),
+            bias_steps=tuple(_frozen(a - b) for a, b in zip(b_after, before[3])),
+            weights=w_after, biases=b_after)
 
     def epoch_snapshot(done: int, train_cost: float, seconds: float) -> EpochSnapshot:
         _check_finite(net, done)
@@ -422,13 +569,16 @@ def train(
 
     yield epoch_snapshot(start_epoch, float("nan"), 0.0)
     epoch = start_epoch
+    last_start = -math.inf   # when the last mini-batch was due to start, time.monotonic() (the pace)
     while epoch < (controls.epochs or config.epochs) and not controls.stop_requested:
         order = epoch_order(config.seed, epoch, n)
         cost_sum = 0.0
         seconds = 0.0
         k = batch = since_progress = 0
-        last_progress = clock()
+        last_progress = now = clock()
         while k < n:
+            if not controls._due(last_start, m):
+                continue   # woken by a change before the next mini-batch was due: look again
             if not controls._may_run():
                 if controls.stop_requested:
                     return
@@ -446,15 +596,33 @@ def train(
                 old, cost = cost, controls.cost
                 net.set_cost(cost)
                 yield SettingChanged("cost", old, cost, epoch, batch, step, k, n)
-            idx = order[k:k + m]
+            wall = time.monotonic()
+            if controls.speed is not None:
+                # keep to the ideal schedule (a late wake-up is made up at the next mini-batch),
+                # unless the run fell behind it (a pause, a slow machine): then start afresh
+                ideal = last_start + m / controls.speed
+                last_start = ideal if wall - ideal < PACE_SLACK else wall
+            else:
+                last_start = wall
+            before = None
+            if controls.step_records and (controls._single_step or (
+                    controls.speed is not None and controls.speed / m <= STEP_RECORD_MAX_RATE)):
+                before = _before_step(net, data, order[k:k + m])
+            # one mini-batch at a time when paused, paced or recorded; else a compiled chunk
+            chunk = 1 if controls.paused or not chunked or controls.speed is not None else _chunk_size(
+                batches - batch, step, since_progress, now - last_progress, per_batch, config,
+                per_epoch, scheduled)
             t0 = clock()
-            cost_sum += net.sgd_step(train_set, idx, eta)
+            cost_sum, done = net.sgd_steps(train_set, order, k, chunk, m, eta, flag, cost_sum)
             now = clock()
             seconds += now - t0
-            k += len(idx)
-            batch += 1
-            step += 1
-            since_progress += 1
+            if before is not None:
+                yield step_record(order[k:k + m], before, epoch, batch)
+            per_batch = (now - t0) / done
+            k = min(n, k + done * m)
+            batch += done
+            step += done
+            since_progress += done
             if k < n and (
                 controls.paused
                 or (since_progress >= config.progress_every if config.progress_every
@@ -469,6 +637,40 @@ def train(
         controls._epoch_ended()
         epoch += 1
         yield epoch_snapshot(epoch, cost_sum / n, seconds)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def _before_step(net: Network, data: Any, idx: np.ndarray) -> tuple:
+    """(outputs, mean cost, weights, biases) of the network on a mini-batch, before its step."""
+    images = np.asarray(data.train_images[idx], dtype=net.dtype)
+    labels = np.asarray(data.train_labels[idx])
+    outputs = _frozen(net.outputs(images).copy())
+    return (outputs, net.total_cost(images, labels), *net.copy_params())
+
+
+def _chunk_size(left: int, step: int, since_progress: int, since_last: float, per_batch: float,
+                config: TrainConfig, per_epoch: int, scheduled: Sequence[int]) -> int:
+    """How many mini-batches to run in one call: to the next scheduled change, the next
+    deterministic progress point, or about the time left to the next timed progress
+    snapshot (at least one, at most the rest of the epoch)."""
+    n = left
+    i = bisect.bisect_right(scheduled, step)
+    if i < len(scheduled):
+        n = min(n, scheduled[i] - step)
+    if config.progress_every:
+        n = min(n, config.progress_every - since_progress)
+    else:
+        if per_epoch and since_progress < per_epoch:
+            n = min(n, per_epoch - since_progress)
+        if per_batch > 0:
+            n = min(n, math.ceil((config.progress_interval - since_last) / per_batch))
+        else:
+            n = 1   # the first call: measure the speed
+    return max(1, n)
 
 
 def _apply(controls: Controls, changes: Sequence[tuple[str, Any]]) -> None:

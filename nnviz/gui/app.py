@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "nnviz"
 APPLICATION = "nnviz"
-VIEWS = ("train", "draw", "errors", "saturation", "race", "presentation")
+VIEWS = ("train", "step", "draw", "errors", "saturation", "race", "presentation")
 SCREENSHOT_TIMEOUT_S = 600
 SETTINGS_ENV = "NNVIZ_SETTINGS_DIR"  # put nnviz.ini here instead of the user's config folder
 
@@ -71,11 +71,20 @@ def make_app() -> Any:
     return app
 
 
+def default_size(app: Any, size: tuple[int, int]) -> tuple[int, int]:
+    """``size``, made to fit the primary screen's available area."""
+    screen = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
+    w, h = size
+    if screen is not None:
+        w, h = min(w, screen.width()), min(h, screen.height())
+    return w, h
+
+
 def run_app(args: Any, recipe: Any = None) -> int:
     """Open the main window (``args.data``: None -> last used or bundled). With
     ``args.screenshot``: train ``args.epochs`` (default 1) epochs, save the window and exit.
-    With ``recipe`` (``nnviz replay``): load its data and play it back, pauses
-    ``args.speed`` times faster."""
+    With ``recipe`` (``nnviz replay``): load its data and play it back, each recorded
+    pause held ``args.pause`` seconds. ``args.speed`` (if given): the pace, digits a second."""
     size = parse_size(getattr(args, "size", "1280x720") or "1280x720")
     screenshot = getattr(args, "screenshot", None)
     view = getattr(args, "view", "train") or "train"
@@ -86,22 +95,23 @@ def run_app(args: Any, recipe: Any = None) -> int:
     from nnviz.gui.main_window import MainWindow
 
     if screenshot:
-        window = MainWindow(getattr(args, "data", None) or "bundled", settings=None)
+        window = MainWindow(getattr(args, "data", None) or "bundled", settings=None,
+                            speed=getattr(args, "speed", None), ask_to_save=False)  # max unless --speed is given
         shooter = Screenshot(window, Path(screenshot), getattr(args, "epochs", None), size, view=view)
         return shooter.run(app)
 
     source = recipe.data if recipe is not None else getattr(args, "data", None)
-    window = MainWindow(source, settings=open_settings())
-    if window.settings is None or window.settings.value("window/geometry") is None:
-        screen = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
-        w, h = size
-        if screen is not None:
-            w, h = min(w, screen.width()), min(h, screen.height())
-        window.resize(w, h)
-    app.aboutToQuit.connect(window.close)  # however the app quits, threads stop first
+    kw = {"speed": args.speed} if hasattr(args, "speed") else {}
+    window = MainWindow(source, settings=open_settings(), **kw)
+    if not window.restored_geometry:  # no saved geometry, or it does not fit this screen
+        window.resize(*default_size(app, size))
+    app.aboutToQuit.connect(window.close_now)  # however the app quits, threads stop first
     window.show()
     if recipe is not None:  # plays once the recipe's data is loaded
-        window.lesson.play(recipe, speed=float(getattr(args, "speed", 1.0) or 1.0))
+        from nnviz.gui.dialogs.lesson import PAUSE_SECONDS
+
+        pause = getattr(args, "pause", None)
+        window.lesson.play(recipe, pause_scale=1.0 if pause is None else pause / PAUSE_SECONDS)
     window.start()
     return app.exec()
 
@@ -163,12 +173,24 @@ class Screenshot:
             self.window.toggle_run()
 
     def _on_epochFinished(self, snap: Any) -> None:
-        if self.epochs == 0 and snap.epochs_done == 0 and self.view != "race":
+        if self.epochs == 0 and snap.epochs_done == 0 and self.view == "step":
+            self.epochs = -1  # once
+            self.window.controller.stepRecorded.connect(self._on_stepRecorded)
+            self.window.step()
+        elif self.epochs == 0 and snap.epochs_done == 0 and self.view != "race":
             self._grab_soon()
 
     def _on_runFinished(self) -> None:
-        if self.epochs > 0:
+        if self.epochs > 0 and self.view == "step":  # then one more mini-batch, in slow motion
+            w = self.window
+            w.controller.stepRecorded.connect(self._on_stepRecorded)
+            w.panel.set_values(epochs=self.epochs + 1)
+            w.step()
+        elif self.epochs > 0:
             self._grab_soon()
+
+    def _on_stepRecorded(self, _record: Any) -> None:
+        self._grab_soon()
 
     def _on_failed(self, message: str) -> None:
         self._grab_soon()  # the picture shows the message; still a valid screenshot

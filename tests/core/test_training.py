@@ -1,7 +1,6 @@
 """The training generator: snapshots, live controls, determinism, resuming."""
 
 import dataclasses
-import itertools
 import threading
 import warnings
 
@@ -73,6 +72,22 @@ def test_epoch_snapshot_contents(small):
     assert s.book_line() == f"Epoch 0: {s.test_correct} / 1000"
 
 
+def batch_clock(config, seconds):
+    """A network for ``config`` and a fake clock on which each of its mini-batches takes
+    ``seconds`` (however many mini-batches run per call)."""
+    fake = [0.0]
+    net = build_network(config.validated())
+    real_steps = net.sgd_steps
+
+    def timed_steps(*args, **kw):
+        cost_sum, done = real_steps(*args, **kw)
+        fake[0] += seconds * done
+        return cost_sum, done
+
+    net.sgd_steps = timed_steps
+    return net, lambda: fake[0]
+
+
 def test_progress_snapshots_within_an_epoch(small):
     snaps = list(train(TrainConfig(epochs=1, seed=2, progress_every=20), small))
     progress = [s for s in snaps if isinstance(s, ProgressSnapshot)]
@@ -80,11 +95,13 @@ def test_progress_snapshots_within_an_epoch(small):
     assert [p.examples_seen for p in progress] == [200, 400, 600, 800]
     assert all(p.batches_per_epoch == 100 and not p.paused for p in progress)
     assert all(np.isfinite(p.running_cost) and p.examples_per_second > 0 for p in progress)
-    # time-based by default: a fake clock ticking 0.03 s per call gives a snapshot every ~2 batches
-    ticks = iter(np.arange(0, 1e4, 0.03))
-    timed = [s for s in train(TrainConfig(epochs=1, seed=2), small, clock=lambda: next(ticks))
+    # time-based by default: with a fake clock on which each mini-batch takes 0.01 s, a
+    # snapshot comes about every 10 mini-batches (0.1 s), however many run per call
+    net, clock = batch_clock(TrainConfig(seed=2), 0.01)
+    timed = [s for s in train(TrainConfig(epochs=1, seed=2), small, network=net, clock=clock)
              if isinstance(s, ProgressSnapshot)]
-    assert 30 <= len(timed) <= 70
+    assert 8 <= len(timed) <= 11
+    assert all(9 <= b - a <= 11 for a, b in zip([0] + [p.batch for p in timed], [p.batch for p in timed]))
 
 
 def test_same_seed_same_history_bit_for_bit(small):
@@ -123,7 +140,7 @@ def test_eta_change_takes_effect_at_next_mini_batch(small):
     data = net.prepare(small.train_images, small.train_labels)
     order = epoch_order(3, 0, 1000)
     for k in range(100):
-        net.sgd_step(data, order[10 * k:10 * k + 10], 3.0 if k < 30 else 0.25)
+        net.sgd_steps(data, order, 10 * k, 1, 10, 3.0 if k < 30 else 0.25)
     for w, w_ref in zip(h.epochs[-1].weights, net.weights):
         np.testing.assert_array_equal(w, w_ref)
 
@@ -146,7 +163,7 @@ def test_pause_single_step_and_stop(small):
     data = net.prepare(small.train_images, small.train_labels)
     order = epoch_order(4, 0, 1000)
     for k in range(4):
-        net.sgd_step(data, order[10 * k:10 * k + 10], 3.0)
+        net.sgd_steps(data, order, 10 * k, 1, 10, 3.0)
     controls.step_epoch()
     snaps = []
     while not isinstance(snaps[-1] if snaps else None, EpochSnapshot):
@@ -241,15 +258,14 @@ def test_history_csv_and_json(tmp_path, small):
 
 
 def test_progress_per_epoch_gives_short_epochs_a_live_curve_within_a_rate_cap(small):
-    def ticking(dt):
-        ticks = itertools.count()
-        return lambda: dt * next(ticks)
-    # 10 ms a clock call (two calls a mini-batch): 4 snapshots an epoch, none more
+    # 20 ms a mini-batch: 4 snapshots an epoch, none more
     cfg = TrainConfig(epochs=1, seed=2, progress_per_epoch=4, progress_interval=1.0)
-    progress = [s for s in train(cfg, small, clock=ticking(0.01)) if isinstance(s, ProgressSnapshot)]
+    net, clock = batch_clock(cfg, 0.02)
+    progress = [s for s in train(cfg, small, network=net, clock=clock) if isinstance(s, ProgressSnapshot)]
     assert [p.batch for p in progress] == [25, 50, 75]
     # but never more often than a tenth of the interval: a clock that barely moves gives none
-    progress = [s for s in train(cfg, small, clock=ticking(1e-6)) if isinstance(s, ProgressSnapshot)]
+    net, clock = batch_clock(cfg, 2e-6)
+    progress = [s for s in train(cfg, small, network=net, clock=clock) if isinstance(s, ProgressSnapshot)]
     assert progress == []
 
 

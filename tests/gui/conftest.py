@@ -81,6 +81,8 @@ def make_window(qtbot, qapp_themed, small_data):
         def fake_load(source, progress=None, cancel=None):
             return small_data
 
+        kw.setdefault("speed", None)  # as fast as possible, unless a test asks for a pace
+        kw.setdefault("ask_to_save", False)  # closing asks only where a test wants it
         w = MainWindow("bundled", settings=settings, load=load or fake_load, weights_interval=0.02, **kw)
         qtbot.addWidget(w)
         if settings is None:

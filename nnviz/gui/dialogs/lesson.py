@@ -6,7 +6,7 @@ the pacing (pause, resume, single steps) from the controller's commands. File �
 lesson… writes the recipe; File → Open lesson… (or ``nnviz replay lesson.json``) plays
 one back with :class:`LessonPlayer`: the recorded η and cost changes are applied at
 exactly their mini-batch (so the numbers are those of the recorded session), and the
-pauses and single steps are played as short holds (``speed`` times shorter).
+pauses and single steps are played as short holds (scaled by ``pause_scale``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from nnviz.gui.widgets import ask_save_path
 log = logging.getLogger(__name__)
 
 LESSON_FILTER = "nnviz lesson (*.json)"
-PAUSE_SECONDS = 3.0   # a recorded pause is replayed as a hold this long (divided by speed)
+PAUSE_SECONDS = 3.0   # a recorded pause is replayed as a hold this long (times pause_scale)
 STEP_SECONDS = 0.6    # ... and each single mini-batch step as a hold this long
 
 
@@ -150,20 +150,20 @@ class Lesson(QObject):
             self.save(path)
 
     # ---------------------------------------------------------------- replaying
-    def open(self, path: str | os.PathLike, speed: float = 1.0) -> bool:
+    def open(self, path: str | os.PathLike, pause_scale: float = 1.0) -> bool:
         """Replay the recipe at ``path``; False (and a dialog) if it is not a valid recipe."""
         try:
             recipe = load_recipe(path)
         except NnvizError as e:
             self.window.show_error("Could not open the lesson", str(e))
             return False
-        self.play(recipe, speed)
+        self.play(recipe, pause_scale)
         return True
 
-    def play(self, recipe: Recipe, speed: float = 1.0) -> LessonPlayer:
+    def play(self, recipe: Recipe, pause_scale: float = 1.0) -> LessonPlayer:
         if self.player is not None:
             self.player.stop()
-        self.player = LessonPlayer(self.window, recipe, speed=speed)
+        self.player = LessonPlayer(self.window, recipe, pause_scale=pause_scale)
         self.player.start()
         return self.player
 
@@ -230,11 +230,11 @@ class LessonPlayer(QObject):
     held = Signal(int, float)   # emitted from the training thread: (step, seconds)
     finished = Signal()
 
-    def __init__(self, window: Any, recipe: Recipe, *, speed: float = 1.0) -> None:
+    def __init__(self, window: Any, recipe: Recipe, *, pause_scale: float = 1.0) -> None:
         super().__init__(window)
         self.window = window
         self.recipe = recipe
-        self.speed = max(1e-3, float(speed))
+        self.pause_scale = max(0.0, float(pause_scale))  # holds last this many times their length
         self.controls: PacedControls | None = None
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -302,7 +302,7 @@ class LessonPlayer(QObject):
         if not self._mine():
             return
         self.window.controller.pause()
-        self.timer.start(max(1, int(1000 * seconds / self.speed)))
+        self.timer.start(max(1, int(1000 * seconds * self.pause_scale)))
 
     def _on_timer_timeout(self) -> None:
         if self._mine() and self.window.controller.state == "paused":

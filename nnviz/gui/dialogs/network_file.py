@@ -90,6 +90,7 @@ class NetworkFiles:
         except (NnvizError, OSError) as e:
             w.show_error("Could not save the network", str(e))
             return False
+        w.saved_epochs = last.epochs_done
         w.statusBar().showMessage(f"Saved the network after epoch {last.epochs_done} to {Path(path).name}", 5000)
         return True
 
@@ -140,13 +141,15 @@ class NetworkFiles:
         start = dataclasses.replace(row_snapshot(rows[-1]) if rows else row_snapshot({}), epochs_done=done,
                                     weights=tuple(net.weights), biases=tuple(net.biases))
         earlier = [s for s in history if s.epochs_done < done]
-        if not w.prepare_run(config, start=start, earlier=earlier):
+        undoable = w.undo_stack.count()
+        if not w.prepare_run(config, start=start, earlier=earlier, why=f"Opening {name}"):
             return False
+        undo_note = " Ctrl+Z brings back the run it replaced." if w.undo_stack.count() > undoable else ""
         lesson = getattr(w, "lesson", None)
         if lesson is not None:
             lesson.invalidate(f"the run continues the network opened from {name}")
         w.statusBar().showMessage(f"Opened {name}: trained {done} epoch{'s' if done != 1 else ''}; "
-                                  f"Start trains on to epoch {config.epochs}", 8000)
+                                  f"Start trains on to epoch {config.epochs}.{undo_note}", 8000)
         return True
 
     def ask_open(self) -> None:

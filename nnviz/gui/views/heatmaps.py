@@ -119,6 +119,11 @@ class HeatmapView(QWidget):
         """The image last drawn (for tests and benchmarks)."""
         return self._mosaic
 
+    @property
+    def reference(self) -> np.ndarray | None:
+        """The first layer's weights when the run began ("change since epoch 0" subtracts them)."""
+        return self._reference
+
     def set_weights(self, weights: tuple[np.ndarray, ...]) -> None:
         """``weights[0]``: ``(hidden, 784)``; ``weights[1]`` (optional): ``(next, hidden)``."""
         self._weights = weights
