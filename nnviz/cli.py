@@ -180,11 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C at any moment is "nnviz: interrupted" and status 130."""
     try:
         try:
-            if argv is None:  # the real command line: SIGTERM cleans up as Ctrl-C does
-                signal.signal(signal.SIGTERM, _on_sigterm)
+            if argv is None:  # the real command line
                 import nnviz
 
-                if nnviz._take_early_interrupt():  # Ctrl-C while the entry point was importing
+                early = nnviz._take_early_interrupt()  # a signal while the entry point was importing
+                if early == signal.SIGTERM:
+                    raise _Terminated()
+                if early:
                     raise KeyboardInterrupt
             return _main(argv)
         finally:
@@ -233,6 +235,8 @@ def _import_core(command: str | None) -> None:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None and (args.command in ("train", "download") or getattr(args, "headless", False)):
+        signal.signal(signal.SIGTERM, _on_sigterm)  # headless: SIGTERM unwinds and cleans up like Ctrl-C
     _import_core(args.command)
     from nnviz.core.errors import NnvizError
 
@@ -454,6 +458,10 @@ def _final_network(config, history, build_network):
 
 
 def cmd_app(args: argparse.Namespace, recipe=None) -> int:
+    if getattr(args, "screenshot", None) is not None:
+        from nnviz.core.safeio import check_output
+
+        check_output(args.screenshot, "--screenshot")
     try:
         from nnviz.gui.app import run_app
     except ImportError as e:  # the GUI needs Qt; the core does not

@@ -12,14 +12,13 @@ import dataclasses
 import logging
 import math
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
-from nnviz.core.errors import DataError, NnvizError
+from nnviz.core.errors import NnvizError
 from nnviz.core.history import load_changes, load_network, save_network
 from nnviz.core.training import EpochSnapshot, TrainConfig, build_network, check_data_fits
 from nnviz.gui.widgets import ask_save_path
@@ -52,19 +51,6 @@ def row_snapshot(row: dict) -> EpochSnapshot:
         training_cost=_num(row, "training_cost"), test_cost=_num(row, "test_cost"),
         seconds=_num(row, "seconds", 0.0), eta=_num(row, "eta"), cost=str(row.get("cost", "")), step=0,
         weights=(), biases=())
-
-
-def _check_zip(path: str | os.PathLike) -> None:
-    """DataError unless ``path`` opens as a zip file (np.load leaks its file handle when a
-    truncated .npz fails inside it, so that case is caught here first)."""
-    name = Path(path).name
-    if not Path(path).is_file():
-        raise DataError(f"no such file: {path}")
-    try:
-        with zipfile.ZipFile(path) as z:
-            z.namelist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise DataError(f"{name} is not a saved nnviz network (or it is truncated): {e}") from None
 
 
 class NetworkFiles:
@@ -124,7 +110,6 @@ class NetworkFiles:
             w.show_error("Could not open the network", "Wait until the data is loaded, then try again.")
             return False
         try:
-            _check_zip(path)
             net, saved, rows = load_network(path)
             check_data_fits(tuple(net.sizes), w.data)
         except NnvizError as e:
