@@ -193,10 +193,9 @@ def sgd_epoch_chunk(indptr, indices, values, labels, order, start, n_batches, m,
                 z[j] = zero
             o = d2[i]
             o[:] = b2
-            for j in range(n_hidden):                         # z^2 = w^2 a^1 + b^2
-                row2 = w2t[j]
+            for j in range(0, hp, 4):                         # z^2 = w^2 a^1 + b^2 (padding: 0)
                 for q in range(0, op, LANES):
-                    axpy(o, q, z[j], row2, q)
+                    axpy4(o, q, z[j], w2t[j], z[j + 1], w2t[j + 1], z[j + 2], w2t[j + 2], z[j + 3], w2t[j + 3], q)
             label = labels[e]
             for q in range(n_out):
                 a = one / (one + np.exp(-max(o[q], lo)))      # a^2 = sigma(z^2)
@@ -211,10 +210,9 @@ def sgd_epoch_chunk(indptr, indices, values, labels, order, start, n_batches, m,
                 o[q] = zero
             d = d1[i]
             d[:] = zero
-            for q in range(n_out):                            # (w^2)^T delta^2 ...
-                row2 = w2[q]
+            for q in range(0, op, 4):                         # (w^2)^T delta^2 ...
                 for j in range(0, hp, LANES):
-                    axpy(d, j, o[q], row2, j)
+                    axpy4(d, j, o[q], w2[q], o[q + 1], w2[q + 1], o[q + 2], w2[q + 2], o[q + 3], w2[q + 3], j)
             for j in range(n_hidden):
                 d[j] *= z[j] * (one - z[j])                   # ... * sigma'(z^1)   (BP2)
         # ---- the update: w -> w - (eta/m) sum delta a^T, b -> b - (eta/m) sum delta
