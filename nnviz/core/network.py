@@ -12,6 +12,12 @@ exercise). Each layer's weights and biases live side by side in one array
 ``[W | b]`` of shape ``(sizes[l+1], sizes[l] + 1)``, so that ``W a + b`` is a single
 product with the input extended by a row of ones; ``weights`` and ``biases`` are views
 into it.
+
+Two ways to train, with the same results: :meth:`Network.sgd_step` and the book's
+methods are readable numpy (the reference, and the fallback where numba is missing);
+:meth:`Network.sgd_steps`, which ``SGD`` and the training generator use, runs many
+mini-batches in one call of the compiled kernel (:mod:`nnviz.core.kernel`) for networks
+with one hidden layer, without Python's GIL.
 """
 
 from __future__ import annotations
