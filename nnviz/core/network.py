@@ -182,6 +182,13 @@ def warm_up(dtype: Any = "float64") -> str:
     return kernel_info()
 
 
+def _numba_installed() -> bool:
+    """Whether numba can be imported, found without importing it."""
+    import importlib.util
+
+    return os.environ.get("NNVIZ_KERNEL", "").lower() != "numpy" and importlib.util.find_spec("numba") is not None
+
+
 def kernel_info() -> str:
     """One line: which training kernel runs (the compiled one, or numpy and why)."""
     kernel = load_kernel()
@@ -421,7 +428,9 @@ class Network:
         for arr in (x, y, lab):
             arr.flags.writeable = False
         data = PreparedData(x, y, lab)
-        if self._kernel() is not None:  # the compiled kernel reads only the nonzero pixels
+        if self._kernel_applies() and _kernel_module is not False and _numba_installed():
+            # the compiled kernel reads only the nonzero pixels (listed here without
+            # importing numba: that waits for the first mini-batch)
             data._set_sparse(sparse_rows(images, self.dtype))
         return data
 
@@ -558,12 +567,14 @@ class Network:
                     break
         return cost_sum, done
 
+    def _kernel_applies(self) -> bool:
+        """True if the compiled kernel covers this network: one hidden layer, the quadratic
+        or cross-entropy cost (and ``use_kernel`` is on)."""
+        return self.use_kernel and self.num_layers == 3 and self.cost in (QuadraticCost, CrossEntropyCost)
+
     def _kernel(self) -> Any:
-        """The compiled kernel if it applies to this network (one hidden layer, the
-        quadratic or cross-entropy cost) and is available; else None."""
-        if not self.use_kernel or self.num_layers != 3 or self.cost not in (QuadraticCost, CrossEntropyCost):
-            return None
-        return load_kernel()
+        """The compiled kernel if it applies to this network and is available; else None."""
+        return load_kernel() if self._kernel_applies() else None
 
     def _pack_kernel(self, m: int) -> _KernelBuffers:
         """The weights copied into the kernel's layout (scratch for mini-batches of ``m``)."""

@@ -265,3 +265,16 @@ def test_train_gives_the_same_history_in_chunks_or_one_mini_batch_at_a_time(bund
     numbers = [[e.numbers() for e in h.epochs] for h in histories]
     assert numbers[0] == numbers[1] == numbers[2]
     assert [(c.step, c.new) for c in histories[0].changes] == [(150, 1.0)]
+
+
+def test_numba_is_imported_at_the_first_mini_batch_not_before():
+    code = ("import sys, numpy as np\n"
+            "from nnviz.core.network import Network\n"
+            "net = Network([6, 3, 2], seed=1)\n"
+            "data = net.prepare(np.eye(6)[:4], np.array([0, 1, 0, 1]))\n"
+            "print('numba' in sys.modules, bool(data._sparse))\n"
+            "net.sgd_steps(data, np.arange(4), 0, 2, 2, 1.0)\n"
+            "print('numba' in sys.modules)\n")
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True", "True"]
