@@ -370,6 +370,7 @@ class MainWindow(QMainWindow):
         c.weightsSampled.connect(self._on_weightsSampled)
         c.costPointsAdded.connect(self.cost.add_points)
         c.stepRecorded.connect(self._on_stepRecorded)
+        c.preparing.connect(self._on_preparing)
         c.failed.connect(self._on_failed)
         c.stateChanged.connect(self._on_stateChanged)
         c.runFinished.connect(self._on_runFinished)
@@ -758,6 +759,18 @@ class MainWindow(QMainWindow):
         self.inspector.add_sample(sample)
 
     _step_arrived = False
+    preparing = False
+
+    def _on_preparing(self, preparing: bool) -> None:
+        """The training kernel loads (the first time on a machine: compiles) before the first
+        mini-batch: say so, rather than look stuck."""
+        self.preparing = preparing
+        if preparing:
+            self.statusBar().showMessage("Preparing the training kernel (the first time on this computer "
+                                         "it is compiled: a few seconds)…")
+        else:
+            self.statusBar().clearMessage()
+        self._update_actions()
 
     def _on_stepRecorded(self, record: StepRecord) -> None:
         reference = self.heatmaps.reference if self.heatmaps.mode.currentData() == "change" else None
@@ -916,7 +929,7 @@ class MainWindow(QMainWindow):
         self.data_action.setEnabled(not self.controller.in_progress and not self.loader.busy)
         labels = {"idle": "loading data…" if self.loader.busy else "no data", "ready": "ready: press Start",
                   "running": "training", "paused": "paused", "finished": "finished"}
-        self.status_state.setText(labels.get(state, state))
+        self.status_state.setText("preparing…" if self.preparing else labels.get(state, state))
 
     # ------------------------------------------------------------------ settings
     def _restore_settings(self) -> None:
