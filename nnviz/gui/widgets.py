@@ -219,6 +219,26 @@ def captioned(title: str, view: QWidget, caption: str) -> QWidget:
     return box
 
 
+class WrappedLabels(QObject):
+    """Keeps every word-wrapped label at least as tall as its text at its width (installed
+    once on the application). Qt's layouts forget a wrapped label's height inside a
+    splitter, and then squeeze the view above it until its plot's axis is drawn over the
+    text; with this the page scrolls on a small screen instead."""
+
+    @classmethod
+    def install(cls) -> None:
+        app = QApplication.instance()
+        if app is not None and app.findChild(cls) is None:
+            app.installEventFilter(cls(app))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Resize and isinstance(obj, QLabel) and obj.wordWrap() and obj.text():
+            need = obj.heightForWidth(obj.width())
+            if need > 0 and obj.minimumHeight() != need:
+                obj.setMinimumHeight(need)
+        return False
+
+
 class FitScrollArea(QScrollArea):
     """A frameless scroll area for a panel or a page: it scrolls what does not fit instead of
     making the window bigger than the screen. Its widget fills it, and is made bigger only
