@@ -327,8 +327,11 @@ def test_progress_is_sent_at_a_readable_rate_and_the_rest_as_curve_points(qtbot,
     assert points, "fast epochs: some progress travelled as curve points only"
     w.render_views()
     live_x = w.cost.live.x[np.isfinite(w.cost.live.x)]
-    # every sent snapshot and every batched point is on the curve (plus one point per epoch end)
-    assert len(live_x) == len(sent) + len(points) + 6
+    # every sent snapshot with a cost and every batched point is on the curve (plus one point per
+    # epoch end); a snapshot sent before an epoch's first mini-batch has no cost yet (NaN), and
+    # how many of those are sent depends on the machine's speed
+    costed = [s for s in sent if np.isfinite(s.running_cost)]
+    assert len(live_x) == len(costed) + len(points) + 6
     assert np.all(np.diff(live_x) > 0)   # in order along the epochs axis
 
 
