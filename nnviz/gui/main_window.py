@@ -40,7 +40,15 @@ from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader, DownloadProgr
 from nnviz.gui.views.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
 from nnviz.gui.views.plots import AccuracyPlot, CostPlot
-from nnviz.gui.widgets import FitScrollArea, MessageBar, MetricCard, ViewTabs, captioned, shortcut_action
+from nnviz.gui.widgets import (
+    FitScrollArea,
+    MessageBar,
+    MetricCard,
+    ViewTabs,
+    WrappedLabels,
+    captioned,
+    shortcut_action,
+)
 from nnviz.gui.worker import TrainingController, WeightsSample
 from nnviz.gui.dialogs.export import Exports
 from nnviz.gui.dialogs.lesson import Lesson
@@ -194,6 +202,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ layout
     def _build_layout(self) -> None:
+        WrappedLabels.install()  # wrapped captions keep their height: a small screen scrolls
         cards = QWidget()
         row = QHBoxLayout(cards)
         row.setContentsMargins(0, 0, 0, 0)
