@@ -880,12 +880,16 @@ class MainWindow(QMainWindow):
         self.cards["seconds"].set_value(f"{e.seconds:.2f}" if e is not None and e.epochs_done else "–")
         # status bar: the window counts epochs done (0 = untrained); the book prints the
         # accuracy after epoch n as "Epoch n-1": say both, so the two can be compared
+        # (presentation mode's large letters: the book's words go into the tooltip)
+        short = getattr(getattr(self, "presenter", None), "active", False)
         if self.controller.in_progress and done < target:
-            self.status_epoch.setText(f"training epoch {done + 1} of {target} (the book's 'Epoch {done}')")
+            text, book = f"training epoch {done + 1} of {target}", f"the book's 'Epoch {done}'"
         elif e is not None and done:
-            self.status_epoch.setText(f"after epoch {done} of {target} (the book's '{e.book_line()}')")
+            text, book = f"after epoch {done} of {target}", f"the book's '{e.book_line()}'"
         else:
-            self.status_epoch.setText(f"untrained network, epoch 0 of {target}")
+            text, book = f"untrained network, epoch 0 of {target}", ""
+        self.status_epoch.setText(text if short or not book else f"{text} ({book})")
+        self.status_epoch.setToolTip(f"{text} ({book})" if book else text)
         if live:
             self.status_batches.setRange(0, p.batches_per_epoch)
             self.status_batches.setValue(p.batch)

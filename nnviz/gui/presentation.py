@@ -211,6 +211,7 @@ class Presenter(QObject):
                 w.setGeometry(screen.geometry())
             w.showFullScreen()
         self.timer.start()
+        w._cards_dirty = True   # the status bar's texts shorten for the large letters
         self._message("Presentation mode · Esc leaves")
 
     def leave(self) -> None:
@@ -219,6 +220,7 @@ class Presenter(QObject):
             return
         w = self.window
         self.active = False
+        w._cards_dirty = True
         self.timer.stop()
         self.unblank()
         self._restore_items()
@@ -395,8 +397,8 @@ class Presenter(QObject):
         elif kind == "legend":
             size, geometry = old
             _set_legend_text_size(item, size)
-            if item.size is None:
-                item.setGeometry(geometry)  # exactly as it was
+            if item.size is None and item.parentLayoutItem() is None:
+                item.setGeometry(geometry)  # exactly as it was (a legend in a layout: the layout's)
         elif kind == "label":
             item.setText(item.text, size=old)
 
@@ -408,7 +410,10 @@ def _set_legend_text_size(legend: Any, size: Any) -> None:
         label.setText(label.text)
     legend.layout.invalidate()
     hint = legend.layout.effectiveSizeHint(Qt.PreferredSize)
-    if legend.size is None:  # sized by its contents (not fixed by the plot)
+    if legend.parentLayoutItem() is not None:  # a row of a plot's layout: the layout sizes it
+        legend.updateGeometry()
+        legend.parentLayoutItem().updateGeometry()
+    elif legend.size is None:  # sized by its contents (not fixed by the plot)
         legend.setGeometry(0, 0, hint.width(), hint.height())
         legend.layout.activate()
         legend.updateSize()  # as pyqtgraph sizes it when an entry is added

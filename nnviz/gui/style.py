@@ -27,6 +27,7 @@ QFrame#card {{ background: {PANEL}; border-radius: 6px; }}
 QLabel#cardTitle {{ color: {MUTED}; font-size: 9pt; }}
 QLabel#cardValue {{ color: {TEXT}; font-size: 17pt; font-weight: 600; }}
 QLabel#caption {{ color: {MUTED}; font-size: 9pt; }}
+QLabel#stepNote {{ color: {MUTED}; }}
 QLabel#viewTitle {{ color: {TEXT}; font-size: 10pt; font-weight: 600; }}
 QLabel#message {{ color: {ERROR}; }}
 QFrame#messageBar {{ background: #4a2a2a; border-radius: 4px; }}

@@ -228,8 +228,9 @@ def fonts(window) -> list[tuple[str, int]]:
     return [(name(w), w.fontInfo().pixelSize()) for w in window.findChildren(QLabel)]
 
 
-def legend_sizes(window) -> list[tuple[int, int]]:
-    """The size of every plot legend (its spacing grows with presentation mode's fonts)."""
+def legend_sizes(window) -> list[tuple]:
+    """The size and text sizes of every plot legend (its spacing grows with presentation mode's
+    fonts)."""
     import pyqtgraph as pg
 
     out = []
@@ -237,7 +238,11 @@ def legend_sizes(window) -> list[tuple[int, int]]:
         for item in view.scene().items():
             if isinstance(item, pg.LegendItem):
                 r = item.boundingRect()
-                out.append((round(r.width()), round(r.height())))
+                sizes = tuple(str(label.opts.get("size")) for _sample, label in item.items)
+                # a legend in a plot's layout is as wide as the layout makes it (which follows the
+                # plot's width); its height and text sizes are its own
+                width = None if item.parentLayoutItem() is not None else round(r.width())
+                out.append((width or 0, round(r.height()), sizes))
     return sorted(out)
 
 

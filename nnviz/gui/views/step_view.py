@@ -97,7 +97,7 @@ class StepView(QWidget):
         self.formula.setObjectName("formula")
         self.formula.setWordWrap(True)
         self.where = QLabel(WAITING)
-        self.where.setObjectName("caption")
+        self.where.setObjectName("stepNote")   # not a caption: presentation mode keeps it
         self.where.setWordWrap(True)
         self.where.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
 
@@ -117,7 +117,7 @@ class StepView(QWidget):
         self.more = QLabel("")
         self.more.setObjectName("caption")
         self.summary = QLabel("")
-        self.summary.setObjectName("caption")
+        self.summary.setObjectName("stepNote")
         self.summary.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
 
         # the cost of this mini-batch, before and after
