@@ -1,0 +1,95 @@
+"""The Labs tab: chapter 1 taught step by step before the real network takes over.
+
+One tab "Labs" with a page per lab: the neuron (perceptrons, NAND, the adder, sigmoid vs
+step, eq. 5), gradient descent on a toy valley (eq. 10), and the real network's cost
+surface with its training path. Each page lives in its own module; the maths is in
+:mod:`nnviz.core.labs`.
+
+The window adds it with ``install_labs(window)``; the labs read the window's loaded data
+and the run's Timeline (``window.inspector.timeline``), and never change the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+
+from nnviz.gui.labs.descent_lab import DescentLab
+from nnviz.gui.labs.neuron_lab import NeuronLab
+from nnviz.gui.labs.surface_lab import SurfaceLab
+
+__all__ = ["LabsView", "install_labs"]
+
+PAGES = {"neuron": "Neuron", "descent": "Gradient descent", "surface": "Cost surface"}
+TIPS = {
+    "neuron": "Perceptrons and NAND, the adder, sigmoid vs step, and eq. 5's small changes",
+    "descent": "A ball rolling down a valley: Δv = −η∇C (eq. 10), η too small or too large",
+    "surface": "The real network's cost on a plane through its weights, with its training path",
+}
+
+
+def _scrolled(page: QWidget) -> QScrollArea:
+    """``page`` in a scroll area: it fits 1280×720 as it is; the scroll bars appear only
+    when something bigger (presentation mode's fonts, a small window) needs them."""
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    return area
+
+
+class LabsView(QWidget):
+    """The Labs tab: a tab widget of lab pages (``neuron``, ``descent``, ``surface``)."""
+
+    def __init__(self, timeline=lambda: None, data=lambda: None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("labsView")
+        self.neuron = NeuronLab()
+        self.descent = DescentLab()
+        self.surface = SurfaceLab(timeline, data)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("labTabs")
+        self.tabs.setDocumentMode(True)
+        self.pages: dict[str, QScrollArea] = {}
+        for key, page in (("neuron", self.neuron), ("descent", self.descent), ("surface", self.surface)):
+            area = _scrolled(page)
+            i = self.tabs.addTab(area, PAGES[key])
+            self.tabs.setTabToolTip(i, TIPS[key])
+            self.pages[key] = area
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+
+    def show_page(self, name: str) -> None:
+        self.tabs.setCurrentWidget(self.pages[name])
+
+    def shutdown(self) -> None:
+        """Stop the running ball and any cost-surface computation (waits for it)."""
+        self.descent.run_button.setChecked(False)
+        self.surface.shutdown()
+
+
+class _CloseWatcher(QObject):
+    """Shuts the labs down when the window closes (before its widgets go)."""
+
+    def __init__(self, labs: LabsView, window: QObject) -> None:
+        super().__init__(labs)
+        self.labs = labs
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Close:
+            self.labs.shutdown()
+        return False
+
+
+def install_labs(window: Any) -> LabsView:
+    """Add the Labs tab to ``window`` (a MainWindow) and return it."""
+    labs = LabsView(lambda: window.inspector.timeline, lambda: window.data)
+    labs.tab_index = window.add_view_tab(labs, "Labs")
+    window.tabs.setTabToolTip(labs.tab_index, "Chapter 1 step by step: the neuron, gradient descent, "
+                                              "the real cost surface")
+    labs._watcher = _CloseWatcher(labs, window)
+    window.installEventFilter(labs._watcher)
+    return labs

@@ -1,0 +1,95 @@
+"""What the lab pages share: a plot set up like the others, a caption, a title."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem, QLabel
+
+from nnviz.gui import style
+from nnviz.gui.views.plots import _pen
+
+pen = _pen
+
+
+def lab_plot(bottom: str, left: str) -> pg.PlotWidget:
+    """A fixed (no pan/zoom, no menu) plot with labelled axes in the app's style."""
+    from PySide6.QtWidgets import QSizePolicy
+
+    w = pg.PlotWidget()
+    w.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)   # as tall as there is room for
+    p = w.getPlotItem()
+    p.setMenuEnabled(False)
+    p.hideButtons()
+    p.setMouseEnabled(x=False, y=False)
+    p.showGrid(x=True, y=True, alpha=style.GRID_ALPHA)
+    p.setLabel("bottom", bottom)
+    p.setLabel("left", left)
+    for axis in ("left", "bottom"):
+        p.getAxis(axis).setTextPen(style.TEXT)
+        p.getAxis(axis).enableAutoSIPrefix(False)
+        p.getAxis(axis).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    return w
+
+
+def caption(text: str) -> QLabel:
+    """A caption in the book's words under a lab (wraps; selectable for copying)."""
+    label = QLabel(text)
+    label.setObjectName("caption")
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    return label
+
+
+def title(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("viewTitle")
+    return label
+
+
+def readout(text: str = "") -> QLabel:
+    """A line of live numbers, in the view-title style."""
+    label = QLabel(text)
+    label.setObjectName("viewTitle")
+    label.setTextFormat(Qt.RichText)
+    return label
+
+
+SURFACE_COLORMAP = "viridis"   # low cost dark, high cost bright; perceptually uniform
+
+
+class CostMap:
+    """A cost surface drawn once into ``plot``: a heat map (log scale of the cost), a few
+    contour lines, and a colour bar. :meth:`set_surface` replaces the data in place."""
+
+    def __init__(self, plot: pg.PlotWidget, levels: int = 10) -> None:
+        from PySide6.QtCore import QRectF
+
+        self._rect = QRectF
+        self.plot = plot
+        p = plot.getPlotItem()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get(SURFACE_COLORMAP))
+        p.addItem(self.image)
+        self.image.setZValue(-10)
+        self.contours = []
+        for _ in range(levels):
+            c = pg.IsocurveItem(pen=pen("#ffffff", 1.0, 90), axisOrder="row-major")
+            c.setParentItem(self.image)
+            self.contours.append(c)
+
+    def set_surface(self, xs: "np.ndarray", ys: "np.ndarray", costs: "np.ndarray") -> None:
+        """``costs[i, j]`` at (``xs[j]``, ``ys[i]``), equally spaced."""
+        import numpy as np
+
+        shown = np.log10(np.maximum(costs, 1e-12))
+        self.image.setImage(shown, autoLevels=False, levels=(float(shown.min()), float(shown.max()) + 1e-12))
+        dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1)
+        dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1)
+        self.image.setRect(self._rect(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys)))
+        lo, hi = float(shown.min()), float(shown.max())
+        for k, c in enumerate(self.contours):
+            level = lo + (hi - lo) * (k + 0.5) / len(self.contours)
+            c.setData(shown)
+            c.setLevel(level)
+            c.setPos(0.5, 0.5)   # pixel centres
