@@ -198,3 +198,31 @@ def test_closing_the_window_mid_computation_cancels_it(qtbot, make_window):
         lab.compute()
     w.close()
     assert lab.pool.activeThreadCount() == 0 and lab._cancel.is_set()
+
+
+@pytest.mark.parametrize("view", ["neuron", "descent", "surface"])
+def test_screenshot_of_each_lab(qtbot, qapp_themed, tmp_path, monkeypatch, view):
+    from argparse import Namespace
+
+    from PySide6.QtGui import QImage
+
+    from nnviz.gui import app
+    from nnviz.gui.labs import LabsView
+
+    shown = []
+    base = LabsView.prepare_screenshot
+
+    def spy(self, name, done):
+        def check_then_done():
+            shown.append((name, self.tabs.currentWidget() is self.pages[name],
+                          self.window().tabs.currentWidget() is self,
+                          self.surface.surface is not None))
+            done()
+        base(self, name, check_then_done)
+
+    monkeypatch.setattr(LabsView, "prepare_screenshot", spy)
+    out = tmp_path / f"{view}.png"
+    assert app.run_app(Namespace(data=None, screenshot=str(out), epochs=0, view=view, size="1280x720")) == 0
+    assert shown == [(view, True, True, view == "surface")]   # the surface: computed before the grab
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1280, 720)

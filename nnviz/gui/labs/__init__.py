@@ -65,6 +65,38 @@ class LabsView(QWidget):
     def show_page(self, name: str) -> None:
         self.tabs.setCurrentWidget(self.pages[name])
 
+    def prepare_screenshot(self, name: str, done) -> None:
+        """Show lab ``name`` in a telling state for ``nnviz --screenshot --view NAME``, then
+        call ``done()`` (for the cost surface: once it is computed)."""
+        window = self.window()
+        tabs = getattr(window, "tabs", None)
+        if tabs is not None:
+            tabs.setCurrentWidget(self)
+        self.show_page(name)
+        if name == "neuron":             # the book's NAND; a nudge of w1 that flips the perceptron
+            self.neuron.apply_preset("NAND")
+            self.neuron.param_combo.setCurrentIndex(0)
+            self.neuron.delta_spin.setValue(1.5)
+            done()
+        elif name == "descent":          # the valley: near 2/λ_max it zigzags; far below, it crawls
+            d = self.descent
+            d.set_cost("valley")
+            for eta in (0.095, 0.02):
+                d.set_eta(eta)
+                d.start_at(-2.5, 1.2)
+                for _ in range(40):
+                    d.step()
+            done()
+        else:
+            def finished(*_args) -> None:
+                self.surface.surfaceReady.disconnect(finished)
+                self.surface.surfaceFailed.disconnect(finished)
+                done()
+            self.surface.surfaceReady.connect(finished)
+            self.surface.surfaceFailed.connect(finished)
+            if not self.surface.compute():
+                return   # surfaceFailed was emitted: the page shows why
+
     def shutdown(self) -> None:
         """Stop the running ball and any cost-surface computation (waits for it)."""
         self.descent.run_button.setChecked(False)

@@ -56,13 +56,18 @@ class DescentLab(QWidget):
         self.path: list[np.ndarray] = []
         self.old_paths: list[tuple[np.ndarray, float]] = []
         self.status = ""
+        self.path_eta = 0.0
 
         self.plot = lab_plot("v₁", "v₂")
         p = self.plot.getPlotItem()
         p.setAspectLocked(True)
         self.map = CostMap(self.plot)
         self.old_curves = []
+        self.old_labels = []
         for k in range(KEEP_PATHS):
+            t = pg.TextItem("", color=style.VALIDATION, anchor=(0.5, 1.2), fill=pg.mkBrush(29, 31, 36, 210))
+            p.addItem(t)
+            self.old_labels.append(t)
             c = p.plot([], [], pen=pen(style.VALIDATION, 1.5, 70 + 40 * k), symbol="o", symbolSize=4,
                        symbolBrush=pg.mkBrush(255, 183, 77, 70 + 40 * k), symbolPen=None)
             self.old_curves.append(c)
@@ -175,6 +180,7 @@ class DescentLab(QWidget):
             return False
         v = descent_step(self.cost, self.position, self.eta)
         self.path.append(v)
+        self.path_eta = self.eta   # the η of the path's latest step (for its label once faded)
         moved = float(np.linalg.norm(v - self.path[-2]))
         if not np.all(np.isfinite(v)) or float(np.abs(v).max()) > DIVERGED:
             self.status = "diverged"
@@ -188,7 +194,7 @@ class DescentLab(QWidget):
 
     def _archive(self) -> None:
         if len(self.path) > 1:
-            self.old_paths = (self.old_paths + [(np.array(self.path), self.eta)])[-KEEP_PATHS:]
+            self.old_paths = (self.old_paths + [(np.array(self.path), self.path_eta)])[-KEEP_PATHS:]
 
     # ------------------------------------------------------------------ slots
     def _on_cost_combo_currentIndexChanged(self, _index: int) -> None:
@@ -245,11 +251,15 @@ class DescentLab(QWidget):
     def _redraw(self) -> None:
         for curve, k in zip(self.old_curves, range(KEEP_PATHS)):
             i = len(self.old_paths) - KEEP_PATHS + k
+            label = self.old_labels[k]
             if i >= 0:
-                path, _eta = self.old_paths[i]
+                path, eta = self.old_paths[i]
                 curve.setData(*_clip(path).T)
+                label.setText(f"η = {eta:.3g}")
+                label.setPos(*_clip(path[:1])[0])
             else:
                 curve.setData([], [])
+                label.setText("")
         if not self.path:
             return
         path = np.array(self.path)

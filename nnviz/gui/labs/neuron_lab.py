@@ -223,8 +223,12 @@ class NeuronLab(QWidget):
         left = QVBoxLayout()
         left.addWidget(box)
         left.addWidget(change_box, 1)
+        for b in (box, change_box):
+            b.setMaximumWidth(400)
         top.addLayout(left, 0)
         top.addWidget(self.plot, 1)
+        table_box.setMinimumWidth(250)
+        adder_box.setMinimumWidth(250)
         side = QVBoxLayout()
         side.addWidget(table_box, 3)
         side.addWidget(adder_box, 2)
