@@ -228,6 +228,12 @@ def test_compute_surface_covers_the_trajectory_reports_progress_and_can_be_cance
     assert list(s.epochs) == epochs
     # training lowered the cost along the recorded path; the last point is the origin
     assert s.path_costs[-1] < s.path_costs[0]
+    for e, c in zip(epochs, s.path_costs):   # the recorded networks' own costs (off the plane, too)
+        net = Network([784, 12, 10])
+        net.weights, net.biases = timeline.at(e).weights, timeline.at(e).biases
+        assert c == pytest.approx(net.total_cost(data.train_images[:200], data.train_labels[:200]), rel=1e-12)
+    at_origin = surface.cost_grid(s.plane, data.train_images[:200], data.train_labels[:200], [0.0], [0.0])
+    assert s.path_costs[-1] == pytest.approx(at_origin[0, 0], rel=1e-12)
     np.testing.assert_allclose(s.path[-1], 0.0, atol=1e-12)
     calls = []
     with pytest.raises(surface.Cancelled):

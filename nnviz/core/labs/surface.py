@@ -33,8 +33,8 @@ from nnviz.core.costs import get_cost
 from nnviz.core.errors import ConfigError
 from nnviz.core.network import _sigmoid_inplace
 
-__all__ = ["Cancelled", "Plane", "Surface", "compute_surface", "cost_grid", "flatten", "pca_plane",
-           "project", "random_plane", "timeline_points", "unflatten"]
+__all__ = ["Cancelled", "Plane", "Surface", "compute_surface", "cost_grid", "flatten", "network_cost",
+           "pca_plane", "project", "random_plane", "timeline_points", "unflatten"]
 
 Params = tuple[Sequence[np.ndarray], Sequence[np.ndarray]]   # (weights, biases)
 GRID_BYTES = 64 * 2**20   # the most a grid row's activations may take at once
@@ -216,6 +216,17 @@ def _mean_cost(a: np.ndarray, y: np.ndarray, cost_name: str) -> np.ndarray:
     return np.nan_to_num(c, nan=0.0, posinf=1e4).sum(axis=(1, 2)) / n
 
 
+def network_cost(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], images: np.ndarray,
+                 labels: np.ndarray, cost: str = "quadratic") -> float:
+    """The mean cost per example of the network ``(weights, biases)`` on ``images``
+    (n, sizes[0]) with ``labels`` (n,), in float64."""
+    a = np.asarray(images, dtype=np.float64)
+    for w, b in zip(weights, biases):
+        a = _sigmoid_inplace(a @ np.asarray(w, np.float64).T + np.asarray(b, np.float64).reshape(1, -1))
+    y = _one_hot(labels, a.shape[1])
+    return float(_mean_cost(a[None], y, get_cost(cost).name)[0])
+
+
 def timeline_points(timeline) -> tuple[list[int], list[Params]]:
     """The epochs of a :class:`~nnviz.core.timeline.Timeline` that kept their weights, and
     those ``(weights, biases)``, in order."""
@@ -282,6 +293,6 @@ def compute_surface(epochs: Sequence[int], points: Sequence[Params], images: np.
     betas = np.linspace(b_lo, b_hi, resolution)
     costs = cost_grid(plane, images, labels, alphas, betas, cost, progress=progress, cancelled=cancelled,
                       dtype=dtype)
-    path_costs = np.array([cost_grid(plane, images, labels, [a], [b], cost)[0, 0] for a, b in path])
+    path_costs = np.array([network_cost(w, b, images, labels, cost) for w, b in points])
     return Surface(plane, alphas, betas, costs, path, np.asarray(epochs, dtype=np.int64), path_costs,
                    int(len(labels)), get_cost(cost).name, time.perf_counter() - t0)

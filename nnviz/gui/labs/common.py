@@ -93,3 +93,13 @@ class CostMap:
             c.setData(shown)
             c.setLevel(level)
             c.setPos(0.5, 0.5)   # pixel centres
+
+
+def note(text: str = "", colour: str = style.MUTED) -> QLabel:
+    """A wrapped line that stays on screen in presentation mode (which hides captions:
+    the lecturer speaks them), for what the lab is saying about the state on show."""
+    label = QLabel(text)
+    label.setObjectName("labNote")
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {colour};")
+    return label

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox
 
 from nnviz.core.labs.descent import DIVERGED, TOY_COSTS, descent_step
 from nnviz.gui import style
-from nnviz.gui.labs.common import CostMap, caption, lab_plot, pen, readout
+from nnviz.gui.labs.common import CostMap, caption, lab_plot, note, pen, readout
 
 CAPTION = (
     "Think of the cost C(v₁, v₂) as a valley and imagine \"a ball rolling down the slope of the valley\". "
@@ -116,9 +116,9 @@ class DescentLab(QWidget):
         self.readout = readout()
         self.readout.setWordWrap(True)
         grid.addWidget(self.readout, 4, 0, 1, 3)
-        self.eta_note = caption("")
+        self.eta_note = note()
         grid.addWidget(self.eta_note, 5, 0, 1, 3)
-        self.cost_note = caption("")
+        self.cost_note = note()
         grid.addWidget(self.cost_note, 6, 0, 1, 3)
         grid.setRowStretch(7, 1)
         box.setMinimumWidth(300)
@@ -257,9 +257,10 @@ class DescentLab(QWidget):
                 curve.setData(*_clip(path).T)
                 label.setText(f"η = {eta:.3g}")
                 label.setPos(*_clip(path[:1])[0])
+                label.setVisible(True)
             else:
                 curve.setData([], [])
-                label.setText("")
+                label.setVisible(False)
         if not self.path:
             return
         path = np.array(self.path)

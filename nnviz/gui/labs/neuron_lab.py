@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDoub
 from nnviz.core.labs.neuron import GATES, PRESETS, Neuron, adder, small_change, truth_table
 from nnviz.core.network import sigmoid
 from nnviz.gui import style
-from nnviz.gui.labs.common import caption, lab_plot, pen, readout
+from nnviz.gui.labs.common import caption, lab_plot, note, pen, readout
 
 CAPTION = (
     "A perceptron takes binary inputs x₁, x₂, … and outputs 0 if w·x + b ≤ 0, 1 if w·x + b > 0; "
@@ -142,7 +142,7 @@ class NeuronLab(QWidget):
         grid.addWidget(self.z_label, 7, 0, 1, 4)
 
         # -- the activation over z
-        self.plot = lab_plot("weighted input z = w·x + b", "output")
+        self.plot = lab_plot("z = w·x + b", "output")
         p = self.plot.getPlotItem()
         p.setYRange(-0.08, 1.08, padding=0)
         p.setXRange(-Z_RANGE, Z_RANGE, padding=0)
@@ -182,7 +182,7 @@ class NeuronLab(QWidget):
             "The book's circuit: five perceptrons, each this neuron (a NAND with the preset), compute the "
             "bitwise sum x₁ ⊕ x₂ and the carry bit x₁x₂. Change a weight and watch the sums break.")
         al.addWidget(self.adder_table, 1)
-        self.adder_note = caption("")
+        self.adder_note = note()
         al.addWidget(self.adder_note)
 
         # -- small change, small change
@@ -201,12 +201,13 @@ class NeuronLab(QWidget):
         self.half_button.clicked.connect(lambda: self.delta_spin.setValue(self.delta_spin.value() / 2))
         cl.addWidget(self.half_button, 0, 4)
         cl.setColumnStretch(5, 1)
-        self.change_label = readout()
-        self.change_label.setWordWrap(True)
+        self.change_label = note()   # short lines: not bold, so they stay short on a projector
+        self.change_label.setWordWrap(False)
+        self.change_label.setTextFormat(Qt.RichText)
         self.change_label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         cl.addWidget(self.change_label, 1, 0, 1, 6)
-        self.change_plot = lab_plot("Δ", "Δoutput")
-        self.change_plot.setMinimumHeight(110)
+        self.change_plot = lab_plot("Δ", "Δout")
+        self.change_plot.setMinimumHeight(90)
         cp = self.change_plot.getPlotItem()
         self.change_step = cp.plot([], [], pen=pen(style.VALIDATION, 2.0))
         self.change_sigmoid = cp.plot([], [], pen=pen(style.ACCENT, 2.5))
@@ -224,7 +225,7 @@ class NeuronLab(QWidget):
         left.addWidget(box)
         left.addWidget(change_box, 1)
         for b in (box, change_box):
-            b.setMaximumWidth(400)
+            b.setMaximumWidth(460)
         top.addLayout(left, 0)
         top.addWidget(self.plot, 1)
         table_box.setMinimumWidth(250)
@@ -310,7 +311,7 @@ class NeuronLab(QWidget):
         current = self.param_combo.currentIndex()
         self.param_combo.blockSignals(True)
         self.param_combo.clear()
-        self.param_combo.addItems([f"weight w{'₁₂₃'[j]}" for j in range(n)] + ["bias b"])
+        self.param_combo.addItems([f"w{'₁₂₃'[j]}" for j in range(n)] + ["b"])
         self.param_combo.setCurrentIndex(min(max(current, 0), n))
         self.param_combo.blockSignals(False)
         self.refresh()
@@ -359,8 +360,8 @@ class NeuronLab(QWidget):
         else:
             c = small_change(neuron, x, j, delta)
             p = c.parameter.replace("w1", "w₁").replace("w2", "w₂").replace("w3", "w₃")
-            jump = ("stays the same: Δoutput = 0" if c.step == 0
-                    else f"<span style='color:{style.ERROR}'>flips: Δoutput = {c.step:+.0f}</span>")
+            jump = ("Δoutput = 0, it stays" if c.step == 0
+                    else f"<span style='color:{style.ERROR}'>Δoutput = {c.step:+.0f}, it flips!</span>")
             span = max(2.0, 1.25 * abs(delta))
             ds = np.linspace(-span, span, 161)
             changes = [small_change(neuron, x, j, d) for d in ds]
@@ -370,7 +371,7 @@ class NeuronLab(QWidget):
             self.change_plot.getPlotItem().setYRange(-1.05, 1.05, padding=0)
             self.change_marker.setValue(delta)
             self.change_label.setText(
-                f"Perceptron: the output {jump}<br>Sigmoid neuron: Δoutput = {c.sigmoid:+.5f}<br>"
-                f"eq. 5: ∂output/∂{p} · Δ{p} = {c.linear:+.5f}<br>"
-                f"difference {c.error:+.2e} (shrinks like Δ{p}²)")
+                f"Perceptron: {jump}<br>Sigmoid: Δoutput = {c.sigmoid:+.5f}<br>"
+                f"eq. 5: ∂output/∂{p}·Δ{p} = {c.linear:+.5f}<br>"
+                f"difference {c.error:+.2e} (∝ Δ{p}²)")
         self.neuronChanged.emit(neuron)

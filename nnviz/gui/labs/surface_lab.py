@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPro
 from nnviz.core.errors import NnvizError
 from nnviz.core.labs.surface import Cancelled, Surface, compute_surface, timeline_points
 from nnviz.gui import style
-from nnviz.gui.labs.common import CostMap, caption, lab_plot, pen, readout
+from nnviz.gui.labs.common import CostMap, caption, lab_plot, note, pen, readout
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,7 @@ class SurfaceLab(QWidget):
 
         self.readout = readout("Press Compute to slice the cost surface of this run.")
         self.readout.setWordWrap(True)
-        self.honest = caption(slice_note((784, 30, 10)))
-        self.honest.setStyleSheet(f"color: {style.VALIDATION};")
+        self.honest = note(slice_note((784, 30, 10)), style.VALIDATION)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 4)
         layout.setSpacing(6)
