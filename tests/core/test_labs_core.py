@@ -12,11 +12,11 @@ import pytest
 
 from nnviz.core.data import Dataset
 from nnviz.core.errors import ConfigError
-from nnviz.core.labs import descent, neuron, surface
+from nnviz.core.labs import descent, surface
 from nnviz.core.labs.neuron import PRESETS, Neuron, adder, small_change, truth_table
 from nnviz.core.network import Network
 from nnviz.core.timeline import Timeline
-from nnviz.core.training import EpochSnapshot, TrainConfig, train
+from nnviz.core.training import TrainConfig, train
 
 
 # ---- neurons, gates, the adder ------------------------------------------------------------

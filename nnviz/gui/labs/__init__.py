@@ -11,14 +11,15 @@ and the run's Timeline (``window.inspector.timeline``), and never change the run
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
-from nnviz.gui.labs.descent_lab import DescentLab
-from nnviz.gui.labs.neuron_lab import NeuronLab
-from nnviz.gui.labs.surface_lab import SurfaceLab
+if TYPE_CHECKING:
+    from nnviz.gui.labs.descent_lab import DescentLab
+    from nnviz.gui.labs.neuron_lab import NeuronLab
+    from nnviz.gui.labs.surface_lab import SurfaceLab
 
 __all__ = ["LabsView", "install_labs"]
 
@@ -30,37 +31,83 @@ TIPS = {
 }
 
 
-def _scrolled(page: QWidget) -> QScrollArea:
-    """``page`` in a scroll area: it fits 1280×720 as it is; the scroll bars appear only
+def _scroll_area() -> QScrollArea:
+    """A scroll area for a page: it fits 1280×720 as it is; the scroll bars appear only
     when something bigger (presentation mode's fonts, a small window) needs them."""
     area = QScrollArea()
-    area.setWidget(page)
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.NoFrame)
     return area
 
 
+def _make_neuron() -> NeuronLab:
+    from nnviz.gui.labs.neuron_lab import NeuronLab
+    return NeuronLab()
+
+
+def _make_descent() -> DescentLab:
+    from nnviz.gui.labs.descent_lab import DescentLab
+    return DescentLab()
+
+
+def _make_surface(timeline, data) -> SurfaceLab:
+    from nnviz.gui.labs.surface_lab import SurfaceLab
+    return SurfaceLab(timeline, data)
+
+
 class LabsView(QWidget):
-    """The Labs tab: a tab widget of lab pages (``neuron``, ``descent``, ``surface``)."""
+    """The Labs tab: a tab widget of lab pages (``neuron``, ``descent``, ``surface``).
+
+    Each page is built the first time it is shown (or asked for), so the labs cost the
+    window's start-up nothing."""
 
     def __init__(self, timeline=lambda: None, data=lambda: None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("labsView")
-        self.neuron = NeuronLab()
-        self.descent = DescentLab()
-        self.surface = SurfaceLab(timeline, data)
+        self._makers = {"neuron": _make_neuron, "descent": _make_descent,
+                        "surface": lambda: _make_surface(timeline, data)}
+        self._built: dict[str, QWidget] = {}
         self.tabs = QTabWidget()
         self.tabs.setObjectName("labTabs")
         self.tabs.setDocumentMode(True)
         self.pages: dict[str, QScrollArea] = {}
-        for key, page in (("neuron", self.neuron), ("descent", self.descent), ("surface", self.surface)):
-            area = _scrolled(page)
+        for key in PAGES:
+            area = _scroll_area()
             i = self.tabs.addTab(area, PAGES[key])
             self.tabs.setTabToolTip(i, TIPS[key])
             self.pages[key] = area
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
+        self.tabs.currentChanged.connect(self._on_tabs_currentChanged)
+
+    def page(self, name: str) -> QWidget:
+        """The lab page ``name``, built now if it was not yet."""
+        if name not in self._built:
+            page = self._makers[name]()
+            self._built[name] = page
+            self.pages[name].setWidget(page)
+        return self._built[name]
+
+    @property
+    def neuron(self) -> NeuronLab:
+        return self.page("neuron")
+
+    @property
+    def descent(self) -> DescentLab:
+        return self.page("descent")
+
+    @property
+    def surface(self) -> SurfaceLab:
+        return self.page("surface")
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._on_tabs_currentChanged(self.tabs.currentIndex())
+        super().showEvent(event)
+
+    def _on_tabs_currentChanged(self, index: int) -> None:
+        if index >= 0 and self.isVisible():
+            self.page(list(PAGES)[index])
 
     def show_page(self, name: str) -> None:
         self.tabs.setCurrentWidget(self.pages[name])
@@ -73,6 +120,7 @@ class LabsView(QWidget):
         if tabs is not None:
             tabs.setCurrentWidget(self)
         self.show_page(name)
+        self.page(name)
         if name == "neuron":             # the book's NAND; a nudge of w1 that flips the perceptron
             self.neuron.apply_preset("NAND")
             self.neuron.param_combo.setCurrentIndex(0)
@@ -99,8 +147,10 @@ class LabsView(QWidget):
 
     def shutdown(self) -> None:
         """Stop the running ball and any cost-surface computation (waits for it)."""
-        self.descent.run_button.setChecked(False)
-        self.surface.shutdown()
+        if "descent" in self._built:
+            self.descent.run_button.setChecked(False)
+        if "surface" in self._built:
+            self.surface.shutdown()
 
 
 class _CloseWatcher(QObject):

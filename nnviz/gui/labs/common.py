@@ -1,10 +1,11 @@
-"""What the lab pages share: a plot set up like the others, a caption, a title."""
+"""What the lab pages share: a plot set up like the others, captions, notes, a cost map."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsItem, QLabel
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout
 
 from nnviz.gui import style
 from nnviz.gui.views.plots import _pen
@@ -14,8 +15,6 @@ pen = _pen
 
 def lab_plot(bottom: str, left: str) -> pg.PlotWidget:
     """A fixed (no pan/zoom, no menu) plot with labelled axes in the app's style."""
-    from PySide6.QtWidgets import QSizePolicy
-
     w = pg.PlotWidget()
     w.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)   # as tall as there is room for
     p = w.getPlotItem()
@@ -41,12 +40,6 @@ def caption(text: str) -> QLabel:
     return label
 
 
-def title(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("viewTitle")
-    return label
-
-
 def readout(text: str = "") -> QLabel:
     """A line of live numbers, in the view-title style."""
     label = QLabel(text)
@@ -63,9 +56,6 @@ class CostMap:
     contour lines, and a colour bar. :meth:`set_surface` replaces the data in place."""
 
     def __init__(self, plot: pg.PlotWidget, levels: int = 10) -> None:
-        from PySide6.QtCore import QRectF
-
-        self._rect = QRectF
         self.plot = plot
         p = plot.getPlotItem()
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -78,15 +68,13 @@ class CostMap:
             c.setParentItem(self.image)
             self.contours.append(c)
 
-    def set_surface(self, xs: "np.ndarray", ys: "np.ndarray", costs: "np.ndarray") -> None:
+    def set_surface(self, xs: np.ndarray, ys: np.ndarray, costs: np.ndarray) -> None:
         """``costs[i, j]`` at (``xs[j]``, ``ys[i]``), equally spaced."""
-        import numpy as np
-
         shown = np.log10(np.maximum(costs, 1e-12))
         self.image.setImage(shown, autoLevels=False, levels=(float(shown.min()), float(shown.max()) + 1e-12))
         dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1)
         dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1)
-        self.image.setRect(self._rect(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys)))
+        self.image.setRect(QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys)))
         lo, hi = float(shown.min()), float(shown.max())
         for k, c in enumerate(self.contours):
             level = lo + (hi - lo) * (k + 0.5) / len(self.contours)
@@ -102,4 +90,16 @@ def note(text: str = "", colour: str = style.MUTED) -> QLabel:
     label.setObjectName("labNote")
     label.setWordWrap(True)
     label.setStyleSheet(f"color: {colour};")
+    return label
+
+
+def lab_page(page, body, text: str) -> QLabel:
+    """Lay ``page`` out as a lab: ``body`` (a layout) taking the room, the caption
+    ``text`` under it; returns the caption."""
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(6, 6, 6, 4)
+    layout.setSpacing(6)
+    layout.addLayout(body, 1)
+    label = caption(text)
+    layout.addWidget(label)
     return label

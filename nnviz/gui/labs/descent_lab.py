@@ -13,11 +13,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QSlider, QVBoxLayout, QWidget)
+                               QPushButton, QSlider, QWidget)
 
 from nnviz.core.labs.descent import DIVERGED, TOY_COSTS, descent_step
 from nnviz.gui import style
-from nnviz.gui.labs.common import CostMap, caption, lab_plot, note, pen, readout
+from nnviz.gui.labs.common import CostMap, lab_page, lab_plot, note, pen, readout
 
 CAPTION = (
     "Think of the cost C(v₁, v₂) as a valley and imagine \"a ball rolling down the slope of the valley\". "
@@ -128,12 +128,7 @@ class DescentLab(QWidget):
         top.setSpacing(8)
         top.addWidget(self.plot, 1)
         top.addWidget(box)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 4)
-        layout.setSpacing(6)
-        layout.addLayout(top, 1)
-        self.caption = caption(CAPTION)
-        layout.addWidget(self.caption)
+        self.caption = lab_page(self, top, CAPTION)
 
         self.timer = QTimer(self)
         self.timer.setInterval(RUN_INTERVAL_MS)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDoub
 from nnviz.core.labs.neuron import GATES, PRESETS, Neuron, adder, small_change, truth_table
 from nnviz.core.network import sigmoid
 from nnviz.gui import style
-from nnviz.gui.labs.common import caption, lab_plot, note, pen, readout
+from nnviz.gui.labs.common import lab_page, lab_plot, note, pen, readout
 
 CAPTION = (
     "A perceptron takes binary inputs x₁, x₂, … and outputs 0 if w·x + b ≤ 0, 1 if w·x + b > 0; "
@@ -234,12 +234,7 @@ class NeuronLab(QWidget):
         side.addWidget(table_box, 3)
         side.addWidget(adder_box, 2)
         top.addLayout(side, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 4)
-        layout.setSpacing(6)
-        layout.addLayout(top, 1)
-        self.caption = caption(CAPTION)
-        layout.addWidget(self.caption)
+        self.caption = lab_page(self, top, CAPTION)
 
         for s in self.x_spins + self.w_spins + [self.b_spin, self.delta_spin]:
             s.valueChanged.connect(self.refresh)
