@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "nnviz"
 APPLICATION = "nnviz"
-VIEWS = ("train", "step", "draw", "errors", "saturation", "race", "presentation")
+VIEWS = ("train", "step", "draw", "errors", "saturation", "race", "presentation", "neuron", "descent", "surface")
 SCREENSHOT_TIMEOUT_S = 600
 SETTINGS_ENV = "NNVIZ_SETTINGS_DIR"  # put nnviz.ini here instead of the user's config folder
 
@@ -196,6 +196,11 @@ class Screenshot:
         if self.view == "race":  # the book's three learning rates, raced for --epochs epochs
             self.window.race.screenshot(max(1, self.epochs), self._grab_soon)
             return
+        if self.view in ("neuron", "descent"):   # toy labs: no training needed
+            self.window.labs.prepare_screenshot(self.view, self._grab_soon)
+            return
+        if self.view == "surface":   # the plane of the training path needs 3 recorded epochs
+            self.epochs = max(self.epochs, 2)
         if self.view == "presentation":
             self.window.presenter.enter(fullscreen=False)
         if self.epochs > 0:
@@ -216,6 +221,8 @@ class Screenshot:
             w.controller.stepRecorded.connect(self._on_stepRecorded)
             w.panel.set_values(epochs=self.epochs + 1)
             w.step()
+        elif self.epochs > 0 and self.view == "surface":
+            self.window.labs.prepare_screenshot("surface", self._grab_soon)
         elif self.epochs > 0:
             self._grab_soon()
 

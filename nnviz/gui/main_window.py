@@ -39,6 +39,7 @@ from nnviz.gui.controls import DEFAULT_SPEED, ETA_STEP, ControlPanel, SpeedContr
 from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader, DownloadProgressDialog, Loader, describe_source
 from nnviz.gui.views.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
+from nnviz.gui.labs import install_labs
 from nnviz.gui.views.plots import AccuracyPlot, CostPlot
 from nnviz.gui.widgets import (
     FitScrollArea,
@@ -333,6 +334,7 @@ class MainWindow(QMainWindow):
         self.race = RaceView(lambda: self.data, self._config)
         self.race_tab = self.add_view_tab(self.race, "Race")
         self.race.raceStarted.connect(self._on_raceStarted)
+        self.labs = install_labs(self)    # chapter 1's labs, as one tab with a page per lab
         self.presenter = Presenter(self)
         self.network_files = NetworkFiles(self)
         self.lesson = Lesson(self)
