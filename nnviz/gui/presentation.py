@@ -19,7 +19,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QFont
+from PySide6.QtGui import QFontMetrics, QAction, QColor, QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
 from nnviz.gui import style
@@ -323,12 +323,16 @@ class Presenter(QObject):
 
     def _restyle_item(self, item: Any) -> tuple[Any, str, Any] | None:
         if isinstance(item, pg.AxisItem):
-            old = (item.style.get("tickFont"), dict(item.labelStyle))
+            old = (item.style.get("tickFont"), dict(item.labelStyle), item.fixedWidth)
             font = QFont(item.font())
             font.setPixelSize(TICK_PX)
             item.setTickFont(font)
             item.labelStyle = {**item.labelStyle, "font-size": f"{LABEL_PX}px"}
             item._updateLabel()
+            if item.fixedWidth is not None and item.orientation in ("left", "right"):
+                # a fixed-width axis (a colour bar's) would cut "-0.25" at the large size
+                wide = QFontMetrics(font).horizontalAdvance("−0.025") + 12
+                item.setWidth(max(item.fixedWidth, wide))
             return item, "axis", old
         if isinstance(item, pg.PlotDataItem):
             o = item.opts
@@ -373,7 +377,9 @@ class Presenter(QObject):
     @staticmethod
     def _restore_item(item: Any, kind: str, old: Any) -> None:
         if kind == "axis":
-            font, label_style = old
+            font, label_style, fixed_width = old
+            if fixed_width is not None:
+                item.setWidth(fixed_width)
             item.setTickFont(font)
             item.labelStyle = label_style
             item._updateLabel()

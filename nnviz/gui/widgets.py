@@ -141,6 +141,15 @@ def image_view(margin: int = 0) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg
     return graphics, view, image
 
 
+def set_symmetric_levels(bar: pg.ColorBarItem, level: float) -> None:
+    """A colour bar's range (-level, level), with -level/2, 0 and level/2 always labelled
+    (pyqtgraph's own ticks lose the negative labels of a short bar in presentation mode, and
+    a label at either end would be cut in half by the bar's end)."""
+    bar.setLevels((-level, level))
+    half = level / 2
+    bar.getAxis("right").setTicks([[(-half, f"{-half:g}"), (0.0, "0"), (half, f"{half:g}")]])
+
+
 def image_box(graphics: pg.GraphicsLayoutWidget, row: int, col: int) -> tuple[pg.ViewBox, pg.ImageItem]:
     """A fixed, aspect-locked, top-down ViewBox holding one ImageItem, added to ``graphics``."""
     view = graphics.addViewBox(row=row, col=col)

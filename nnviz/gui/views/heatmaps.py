@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGraphicsRectItem, QHBo
                                QVBoxLayout, QWidget)
 
 from nnviz.gui import style
-from nnviz.gui.widgets import image_view
+from nnviz.gui.widgets import image_view, set_symmetric_levels
 from nnviz.gui.views.mosaic import TILE, grid_shape, nice_level, symmetric_level, tile_at, tile_mosaic
 
 GAP = 1
@@ -182,7 +182,7 @@ class HeatmapView(QWidget):
         self.image.setImage(self._mosaic, autoLevels=False, levels=(-level, level))
         if level != self.level:  # the colour bar (and its axis) change only now and then
             self.level = level
-            self.colorbar.setLevels((-level, level))
+            set_symmetric_levels(self.colorbar, level)
         if new_shape:
             h, w = self._mosaic.shape
             self.view.setRange(QRectF(0, 0, w, h), padding=0.01)

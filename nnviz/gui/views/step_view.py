@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePol
 from nnviz.core.training import StepRecord
 from nnviz.gui import style
 from nnviz.gui.views.mosaic import TILE, symmetric_level, tile_mosaic
-from nnviz.gui.widgets import image_box
+from nnviz.gui.widgets import image_box, set_symmetric_levels
 
 MAX_THUMBS = 20        # digits shown of a mini-batch (the rest are counted)
 THUMB_PX = 56          # a 28x28 digit drawn at twice its size ...
@@ -282,12 +282,7 @@ class StepView(QWidget):
                 self.images[k].setImage(self._mosaics[k], autoLevels=False, levels=(-level, level))
                 if level != self.levels[k]:
                     self.levels[k] = level
-                    self.colorbars[k].setLevels((-level, level))
-                    # the ends and 0 always labelled, also with presentation mode's large fonts
-                    half = level / 2
-                    self.colorbars[k].getAxis("right").setTicks(
-                        [[(-level, f"{-level:g}"), (0.0, "0"), (level, f"{level:g}")],
-                         [(-half, f"{-half:g}"), (half, f"{half:g}")]])
+                    set_symmetric_levels(self.colorbars[k], level)
 
     def mosaic(self, which: int = 0) -> np.ndarray | None:
         """The step (0) or weights (1) mosaic last drawn."""
