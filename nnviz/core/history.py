@@ -201,14 +201,14 @@ def load_network(path: str | os.PathLike) -> tuple[Network, dict[str, Any], list
                     dest.append(np.array(a, dtype=dtype, order="C"))
             config_text = text("config", 4 * MAX_SAVED_TEXT // 16) if "config" in keys else "{}"
             rows_text = text("history", 4 * MAX_SAVED_TEXT) if "history" in keys else "[]"
-    net = Network(sizes_list, seed=0, dtype=dtype, cost=cost)
-    net.weights, net.biases = weights, biases
     config = parse_json(config_text, name, "saved network (its config)")
     rows = parse_json(rows_text, name, "saved network (its history)")
     try:
         config = check_config(config, seed_required=False)
+        net = Network(sizes_list, seed=0, dtype=dtype, cost=cost, outputs=config.get("outputs"))
     except ConfigError as e:
         raise DataError(f"{name}: its saved settings are damaged: {e}") from None
+    net.weights, net.biases = weights, biases
     return net, config, _check_rows(rows, name)
 
 
