@@ -59,9 +59,17 @@ class OutputCoding:
         outputs = np.asarray(outputs)
         if self.one_hot:
             return outputs.argmax(axis=1).astype(np.int64)
-        bits = (outputs >= 0.5).astype(np.int64)                       # (n, 4)
-        distance = np.abs(bits[:, None, :] - self.codes[None, :, :].astype(np.int64)).sum(axis=2)
-        return distance.argmin(axis=1).astype(np.int64)                # (n,): nearest code
+        pattern = (outputs >= 0.5) @ (1 << np.arange(self.n_outputs - 1, -1, -1))   # (n,): the bits as a number
+        return self._nearest[pattern]
+
+    @property
+    def _nearest(self) -> np.ndarray:
+        """For each of the 2**n_outputs bit patterns, the digit whose code is nearest
+        (Hamming distance; ties: the smaller digit)."""
+        k = self.n_outputs
+        patterns = (np.arange(2 ** k)[:, None] >> np.arange(k - 1, -1, -1)) & 1   # (2**k, k)
+        distance = np.abs(patterns[:, None, :] - self.codes[None, :, :]).sum(axis=2)
+        return distance.argmin(axis=1).astype(np.int64)
 
     def confidence(self, outputs: np.ndarray) -> np.ndarray:
         """How sure the answer is, 0-1, ``(n,)``: the winning activation (one-hot) or the

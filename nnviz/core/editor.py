@@ -26,7 +26,7 @@ from nnviz.core.codings import OutputCoding, coding_for
 from nnviz.core.errors import ConfigError
 from nnviz.core.network import _sigmoid_inplace
 
-__all__ = ["EDIT_KINDS", "EditEffect", "NeuronEdit", "apply_edits", "edit_effect", "edited_activations",
+__all__ = ["EDIT_KINDS", "EditBench", "EditEffect", "NeuronEdit", "apply_edits", "edit_effect", "edited_activations",
            "rank_neurons"]
 
 EDIT_KINDS = ("off", "scale", "bias")
@@ -100,13 +100,15 @@ def _bias_shifts(size: int, edits: Sequence[NeuronEdit], layer: int) -> np.ndarr
 
 
 def edited_activations(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], images: np.ndarray,
-                       edits: Sequence[NeuronEdit]) -> list[np.ndarray]:
+                       edits: Sequence[NeuronEdit], first_z: np.ndarray | None = None) -> list[np.ndarray]:
     """Every layer's activations ``(n, sizes[l])`` for ``images`` ``(n, sizes[0])`` with
     ``edits`` laid over the network (``[0]`` the input, ``[-1]`` the output). An edited
-    layer's entry is what the next layer hears (0 for a neuron switched off)."""
+    layer's entry is what the next layer hears (0 for a neuron switched off).
+    ``first_z``: the first hidden layer's weighted inputs ``w^1 x + b^1`` ``(n, sizes[1])``
+    if already known (edits never change them; they are most of the work)."""
     _check_params(weights, biases)
     edits = check_edits(_sizes(weights), edits)
-    if not edits:
+    if not edits and first_z is None:
         return activations(weights, biases, images)
     dtype = np.result_type(np.float32, *[np.asarray(p).dtype for p in (*weights, *biases)])
     images = np.asarray(images)
@@ -116,8 +118,11 @@ def edited_activations(weights: Sequence[np.ndarray], biases: Sequence[np.ndarra
     layers = [images]
     a = images
     for l, (w, b) in enumerate(zip(weights, biases), start=1):
-        z = _weighted_input(a, np.asarray(w, dtype=dtype))
-        z += np.asarray(b, dtype=dtype).reshape(-1)
+        if l == 1 and first_z is not None:
+            z = np.array(first_z, dtype=dtype, copy=True)
+        else:
+            z = _weighted_input(a, np.asarray(w, dtype=dtype))
+            z += np.asarray(b, dtype=dtype).reshape(-1)
         shift = _bias_shifts(z.shape[1], edits, l)
         if shift is not None:
             z += shift.astype(dtype)
@@ -183,15 +188,48 @@ def edit_effect(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], ima
                 labels: np.ndarray, edits: Sequence[NeuronEdit], coding: OutputCoding | str | None = None,
                 before: ErrorAnalysis | None = None) -> EditEffect:
     """The edits' effect on ``images`` / ``labels`` (``before``: the unedited analysis, if
-    already known)."""
+    already known). For many edits of one network, :class:`EditBench` is faster."""
     if before is None:
         before = analyse_outputs(activations(weights, biases, images)[-1], labels, coding)
     after = analyse_outputs(edited_activations(weights, biases, images, edits)[-1], labels, coding)
     return EditEffect(before, after)
 
 
+class EditBench:
+    """The editor's workbench for one network and one set of labelled digits: the unedited
+    analysis and the first hidden layer's weighted inputs are computed once, so each change
+    of the edits costs only the layers above (a few ms for 10,000 digits)."""
+
+    def __init__(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], images: np.ndarray,
+                 labels: np.ndarray, coding: OutputCoding | str | None = None) -> None:
+        _check_params(weights, biases)
+        self.weights, self.biases = tuple(weights), tuple(biases)
+        self.sizes = _sizes(weights)
+        self.coding = coding_for(self.sizes[-1], coding)
+        self.images, self.labels = images, np.asarray(labels)
+        dtype = np.result_type(np.float32, *[np.asarray(p).dtype for p in (*weights, *biases)])
+        self.first_z = _weighted_input(np.asarray(images), np.asarray(weights[0], dtype=dtype))
+        self.first_z += np.asarray(biases[0], dtype=dtype).reshape(-1)
+        self.first_z.flags.writeable = False
+        self.activations = edited_activations(weights, biases, images, [], self.first_z)
+        self.before = analyse_outputs(self.activations[-1], self.labels, self.coding)
+
+    def outputs(self, edits: Sequence[NeuronEdit]) -> np.ndarray:
+        """The edited network's outputs ``(n, sizes[-1])``."""
+        return edited_activations(self.weights, self.biases, self.images, edits, self.first_z)[-1]
+
+    def effect(self, edits: Sequence[NeuronEdit]) -> EditEffect:
+        return EditEffect(self.before, analyse_outputs(self.outputs(edits), self.labels, self.coding))
+
+    def rank(self, layer: int = 1) -> np.ndarray:
+        """:func:`rank_neurons` for this network and these digits."""
+        return rank_neurons(self.weights, self.biases, self.images, self.labels, layer, self.coding,
+                            activations_=self.activations)
+
+
 def rank_neurons(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], images: np.ndarray,
-                 labels: np.ndarray, layer: int = 1, coding: OutputCoding | str | None = None) -> np.ndarray:
+                 labels: np.ndarray, layer: int = 1, coding: OutputCoding | str | None = None,
+                 activations_: Sequence[np.ndarray] | None = None) -> np.ndarray:
     """"Which neurons matter": ``(sizes[layer],)``, for each neuron of hidden layer
     ``layer`` the number of ``images`` answered right with it alone switched off, minus
     the number right with none off (so mostly negative: the digits lost).
@@ -203,7 +241,7 @@ def rank_neurons(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], im
     sizes = _sizes(weights)
     check_edits(sizes, [NeuronEdit(layer, 0, "off")])
     coding = coding_for(sizes[-1], coding)
-    acts = activations(weights, biases, images)
+    acts = activations_ if activations_ is not None else activations(weights, biases, images)
     labels = np.asarray(labels)
     base = int(np.count_nonzero(coding.decode(acts[-1]) == labels))
     dtype = acts[-1].dtype

@@ -198,3 +198,19 @@ def test_race_by_output_coding(small):
     assert [r[1].numbers() for r in rounds] == [s.numbers() for s in epochs_of(cfgs[1], small)]
     # same seed per lane: the hidden layer starts the same, shapes differ only at the output
     np.testing.assert_array_equal(rounds[0][0].biases[0], rounds[0][1].biases[0])
+
+
+def test_edit_bench_gives_the_overlay_numbers(trained, trained_deep, small):
+    from nnviz.core.editor import EditBench
+
+    for snap, edits in ((trained, EDITS), (trained_deep, [NeuronEdit(1, 2, "off"), NeuronEdit(2, 3, "bias", 2.0)])):
+        w, b = snap.weights, snap.biases
+        bench = EditBench(w, b, small.test_images, small.test_labels)
+        assert bench.before.correct == analyse(w, b, small.test_images, small.test_labels).correct
+        np.testing.assert_allclose(bench.outputs(edits), edited_activations(w, b, small.test_images, edits)[-1],
+                                   rtol=1e-12, atol=1e-14)
+        slow = edit_effect(w, b, small.test_images, small.test_labels, edits)
+        fast = bench.effect(edits)
+        assert fast.after.correct == slow.after.correct and fast.change == slow.change
+        np.testing.assert_array_equal(fast.after.confusion, slow.after.confusion)
+        np.testing.assert_array_equal(bench.rank(), rank_neurons(w, b, small.test_images, small.test_labels))
