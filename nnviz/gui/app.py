@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "nnviz"
 APPLICATION = "nnviz"
-VIEWS = ("train", "step", "draw", "errors", "saturation", "race", "presentation")
+VIEWS = ("train", "step", "draw", "errors", "saturation", "race", "presentation", "network")
 SCREENSHOT_TIMEOUT_S = 600
 SETTINGS_ENV = "NNVIZ_SETTINGS_DIR"  # put nnviz.ini here instead of the user's config folder
 
@@ -196,6 +196,9 @@ class Screenshot:
         if self._grabbing:
             return
         self._grabbing = True
+        if self.view == "network":  # the diagram, a neuron selected and an edit in the editor
+            self.window.network_tab.prepare_screenshot(lambda: QTimer.singleShot(150, self._grab))
+            return
         if self.view in ("draw", "errors", "saturation"):  # the inspector's tabs: wait for the analysis
             self.window.inspector.prepare_screenshot(self.view, lambda: QTimer.singleShot(150, self._grab))
             return

@@ -50,6 +50,7 @@ from nnviz.gui.dialogs.network_file import NetworkFiles
 from nnviz.gui.presentation import Presenter
 from nnviz.gui.undo import ReplaceRun, RunMemento, make_stack
 from nnviz.gui.views.race_view import RaceView
+from nnviz.gui.views.network_view import NetworkTab
 from nnviz.gui.views.step_view import StepView
 
 log = logging.getLogger(__name__)
@@ -293,6 +294,7 @@ class MainWindow(QMainWindow):
 
     def _build_race_and_files(self) -> None:
         """The Race tab, presentation mode, networks and lessons saved and opened, exports."""
+        self.network_tab = NetworkTab(self)   # the diagram and the neuron editor
         self.race = RaceView(lambda: self.data, self._config)
         self.race_tab = self.add_view_tab(self.race, "Race")
         self.race.raceStarted.connect(self._on_raceStarted)
