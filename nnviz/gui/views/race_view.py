@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -418,6 +419,8 @@ class RaceView(QWidget):
         self.heatmaps = RaceHeatmaps()
         self.status = QLabel("Press Start race.")
         self.status.setObjectName("caption")
+        self.status.setWordWrap(True)   # long summaries wrap rather than widen the window
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.splitter = QSplitter()
         self.splitter.setOrientation(pg.QtCore.Qt.Vertical)
         self.splitter.addWidget(captioned("Test accuracy, lane by lane", self.accuracy.widget,
