@@ -75,17 +75,20 @@ class Layout:
     radii: tuple[float, ...]
 
 
-def diagram_layout(sizes: list[int], width: float, height: float) -> Layout:
+def diagram_layout(sizes: list[int], width: float, height: float, *, text_height: float = 16.0,
+                   label_width: float = 60.0) -> Layout:
     """Positions for a network of layer ``sizes`` (``sizes[0]`` the input) in a
-    ``width`` × ``height`` area: the image at the left, then one band per later layer."""
-    top, bottom = 26.0, height - 8.0
+    ``width`` × ``height`` area: the image at the left, then one band per later layer
+    (``text_height``: the titles' line; ``label_width``: room for the output labels)."""
+    min_radius = max(7.0, 0.45 * text_height)
+    top, bottom = text_height + 10.0, height - 8.0
     usable = max(40.0, bottom - top)
     side = max(40.0, min(usable * 0.55, width * 0.22))
     image = QRectF(8.0, top + (usable - side) / 2, side, side)
     layers = sizes[1:]
     left = image.right() + 0.10 * width
-    right = width - 60.0           # room for the output labels
-    columns = [layer_columns(n, usable) for n in layers]
+    right = width - label_width    # room for the output labels
+    columns = [layer_columns(n, usable, min_radius) for n in layers]
     # each layer's band width grows with its columns; the output band is narrow
     weights = [c + 1.5 for c in columns]
     total = sum(weights)
@@ -143,7 +146,9 @@ class NetworkDiagram(QWidget):
         if len(self.sizes) < 2:
             return None
         if self.layout_ is None:
-            self.layout_ = diagram_layout(self.sizes, self.width(), self.height())
+            fm = self.fontMetrics()
+            self.layout_ = diagram_layout(self.sizes, self.width(), self.height(), text_height=fm.height(),
+                                          label_width=fm.horizontalAdvance("#9  0.00") + 30)
         return self.layout_
 
     def resizeEvent(self, event) -> None:
@@ -221,14 +226,15 @@ class NetworkDiagram(QWidget):
         last = len(self.sizes) - 1
         # titles
         p.setPen(QColor(style.MUTED))
-        font = p.font()
-        font.setPointSizeF(max(8.0, font.pointSizeF()))
-        p.setFont(font)
-        p.drawText(QRectF(lay.image.left(), 2, lay.image.width() + 40, 20), Qt.AlignLeft,
+        fm = self.fontMetrics()
+        line = fm.height() + 4
+        p.drawText(QRectF(lay.image.left(), 2, lay.image.width() * 2, line), Qt.AlignLeft,
                    f"input ({self.sizes[0]} pixels)")
         for l, c in enumerate(lay.centres, start=1):
             label = "output" if l == last else ("hidden" if last == 2 else f"hidden {l}")
-            p.drawText(QRectF(c[:, 0].mean() - 60, 2, 120, 20), Qt.AlignHCenter, f"{label} ({self.sizes[l]})")
+            text = f"{label} ({self.sizes[l]})"
+            half = fm.horizontalAdvance(text) / 2 + 4
+            p.drawText(QRectF(c[:, 0].mean() - half, 2, 2 * half, line), Qt.AlignHCenter, text)
         # the input image
         if self.x28 is not None and self.x28.size == 784:
             img = (np.clip(self.x28.reshape(28, 28), 0, 1) * 255).astype(np.uint8)
@@ -306,7 +312,9 @@ class NetworkDiagram(QWidget):
             text = (str(k) if digits else f"#{k}")
             if self.acts is not None:
                 text += f"  {self.acts[-1][k]:.2f}"
-            p.drawText(QRectF(x + out_r + 4, y - 10, 58, 20), Qt.AlignLeft | Qt.AlignVCenter, text)
+            h = fm.height()
+            p.drawText(QRectF(x + out_r + 4, y - h / 2, fm.horizontalAdvance(text) + 8, h),
+                       Qt.AlignLeft | Qt.AlignVCenter, text)
             if is_winner:
                 p.setPen(QPen(QColor(style.ACCENT), 2.5))
                 p.setBrush(Qt.NoBrush)
