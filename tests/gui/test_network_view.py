@@ -144,6 +144,20 @@ def test_the_diagram_follows_training(qtbot, window):
     w.render_views()
     np.testing.assert_array_equal(view.weights[0], w.history.epochs[-1].weights[0])
     assert not np.array_equal(view.weights[0], first[0])
+    # with an edit, while training runs, the editor's numbers wait for a pause; the diagram follows
+    view.select(1, 0)
+    qtbot.mouseClick(view.off_button, Qt.LeftButton)
+    assert view.effect is not None
+    w.set_speed(20)    # mini-batches a second: an epoch of 100 takes 5 s
+    w.panel.set_values(epochs=4)
+    w.toggle_run()
+    qtbot.waitUntil(lambda: view.training and "Pause" in view.effect_label.text(), timeout=TIMEOUT)
+    assert view.effect is None and (1, 0) in view.diagram.off
+    with qtbot.waitSignal(w.controller.stateChanged, timeout=TIMEOUT):
+        w.toggle_run()   # pause
+    w.render_views()
+    assert not view.training and view.effect is not None and "neuron 0 off" in view.effect_label.text()
+    qtbot.mouseClick(view.reset_button, Qt.LeftButton)
     # another test digit is shown at once
     qtbot.mouseClick(view.next_button, Qt.LeftButton)
     assert "#1" in view.digit_label.text()

@@ -586,7 +586,7 @@ class NetworkView(QWidget):
 
     def rank(self) -> None:
         """Rank the selected layer's neurons by the test digits lost without each."""
-        bench = self.bench()
+        bench = self.bench() if not self.training or self._bench is not None else None
         if bench is None:
             return
         layer = self.selected[0] if self.selected else 1
@@ -622,6 +622,7 @@ class NetworkView(QWidget):
         self.rank_button.setEnabled(self.weights is not None and len(self.sizes) > 2)
 
     apply_allowed = True
+    training = False   # True while the run trains (the editor's numbers wait for a pause)
 
     # ------------------------------------------------------------ drawing
     def render(self) -> None:
@@ -684,6 +685,15 @@ class NetworkView(QWidget):
         self.edit_list.clear()
         for e in self.edits:
             QListWidgetItem(e.describe(), self.edit_list)
+        if self.training and self._bench is None and (self.edits or self.ranking is not None):
+            # a new network every second while training: its analysis would cost the GUI
+            # thread 0.1-0.3 s each time on 10,000 digits; the diagram still follows
+            self.effect = None
+            self.effect_label.setText("Pause the training to see the edits' effect on the test digits.")
+            self.per_digit_label.setText("")
+            self.rank_label.setText("")
+            self.editor_dirty = True   # computed once training pauses
+            return
         bench = self.bench() if (self.edits or self.ranking is not None) else None
         if bench is None:
             self.effect = None
@@ -797,6 +807,9 @@ class NetworkTab(QObject):
                 self._shown_weights = shown[0]
                 self.view.set_network(*shown)
         self.view.apply_allowed = w.controller.state != "running" and w.inspector.live
+        if self.view.training != (w.controller.state == "running"):
+            self.view.training = w.controller.state == "running"
+            self.view.editor_dirty = True
         self.view.render()
 
     def prepare_screenshot(self, done) -> None:
