@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eta", type=_positive_float, default=3.0, help="learning rate eta (default 3.0)")
     t.add_argument("--cost", choices=("quadratic", "cross-entropy"), default=None, help="cost function (default quadratic, the book's; with --load, the saved one)")
     t.add_argument("--seed", type=_seed, default=None, help="random seed for initial weights and shuffling (default: random, printed)")
+    t.add_argument("--outputs", choices=("one-hot", "binary"), default=None,
+                   help="output coding: one-hot (10 outputs, one per digit, the book's; default) or binary "
+                        "(4 outputs holding the digit's 4 bits, the chapter's 'Why not binary?'); with --load, the saved one")
     t.add_argument("--dtype", choices=("float64", "float32"), default=None, help="floating-point type (default float64; with --load, the saved one)")
     t.add_argument("--save", metavar="MODEL.npz", help="save the trained network (weights, config, history) here")
     t.add_argument("--load", metavar="MODEL.npz", help="start from a saved network instead of random weights")
@@ -343,20 +346,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError("--epochs 0 trains nothing: give --load MODEL.npz to evaluate a saved network")
     outputs = _check_outputs(args)
     network = None
-    sizes, dtype, cost = args.sizes or (784, 30, 10), args.dtype or "float64", args.cost or "quadratic"
+    coding = args.outputs or "one-hot"
+    sizes = args.sizes or (784, 30, 4 if coding == "binary" else 10)
+    dtype, cost = args.dtype or "float64", args.cost or "quadratic"
     if args.load is not None:
         network, _, _ = load_network(args.load)
         sizes, dtype, cost = tuple(network.sizes), network.dtype.name, args.cost or network.cost.name
+        if args.outputs is not None and args.outputs != network.coding.name:
+            raise ConfigError(f"--outputs {args.outputs} does not fit the saved network, whose outputs are "
+                              f"coded {network.coding.name}")
+        coding = network.coding.name
     data = _load_data(args.data, args.quiet)
     config = TrainConfig(sizes=sizes, epochs=max(args.epochs, 1), mini_batch_size=args.batch_size,
-                         eta=args.eta, cost=cost, seed=args.seed, dtype=dtype).validated()
-    check_data_fits(config.sizes, data)
+                         eta=args.eta, cost=cost, seed=args.seed, dtype=dtype, outputs=coding).validated()
+    check_data_fits(config.sizes, data, config.outputs)
     if network is not None:
         network.set_cost(config.cost)
     if not args.quiet:
         print(f"# {data.description or data.name}; "
               f"sizes {list(config.sizes)}, eta {config.eta:g}, mini-batch {config.mini_batch_size}, "
-              f"{config.cost} cost, {config.dtype}, seed {config.seed}", file=sys.stderr)
+              f"{config.cost} cost, {config.dtype}, seed {config.seed}"
+              + ("" if config.outputs == "one-hot" else f", {config.outputs}-coded outputs"), file=sys.stderr)
     controls = Controls(eta=config.eta, cost=config.cost, epochs=args.epochs if args.epochs else None,
                         speed=args.speed)
     if args.epochs == 0:

@@ -117,7 +117,7 @@ def coding_for(n_outputs: int, name: object = None) -> OutputCoding:
         return ONE_HOT if n_outputs == ONE_HOT.n_outputs else _argmax_coding(n_outputs)
     coding = get_coding(name)
     if coding.n_outputs != n_outputs:
-        raise ConfigError(f"the {coding.title} coding needs {coding.n_outputs} output neurons, "
+        raise ConfigError(f"the {coding.name} output coding needs {coding.n_outputs} output neurons, "
                           f"the network has {n_outputs}")
     return coding
 

@@ -55,3 +55,23 @@ def test_bad_race_values_are_one_line_and_exit_2(args, words):
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr and "Traceback" not in r.stderr
     assert r.stdout == ""
+
+
+def test_train_with_binary_outputs_saves_records_and_replays(capsys, tmp_path):
+    model, lesson = tmp_path / "b.npz", tmp_path / "b.json"
+    assert main(["train", "--outputs", "binary", "--epochs", "2", "--seed", "5", "--save", str(model),
+                 "--record", str(lesson), "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # the numbers are the 4-output network's, as trained by the core with the binary coding
+    solo = [s for s in train(TrainConfig(sizes=(784, 30, 4), epochs=2, seed=5, outputs="binary"), load_bundled())
+            if isinstance(s, EpochSnapshot) and s.epochs_done]
+    assert lines == [s.book_line() for s in solo]
+    assert main(["train", "--load", str(model), "--epochs", "0", "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"Loaded network: {solo[-1].test_correct} / 1000"
+    assert main(["replay", str(lesson), "--headless", "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines() == lines
+    # a coding that does not fit: one line, status 2
+    assert main(["train", "--load", str(model), "--epochs", "1", "--outputs", "one-hot"]) == 2
+    assert "coded binary" in capsys.readouterr().err
+    assert main(["train", "--outputs", "binary", "--sizes", "784,30,10", "--epochs", "1"]) == 2
+    assert "needs 4 output neurons" in capsys.readouterr().err
