@@ -214,3 +214,31 @@ def test_edit_bench_gives_the_overlay_numbers(trained, trained_deep, small):
         assert fast.after.correct == slow.after.correct and fast.change == slow.change
         np.testing.assert_array_equal(fast.after.confusion, slow.after.confusion)
         np.testing.assert_array_equal(bench.rank(), rank_neurons(w, b, small.test_images, small.test_labels))
+
+
+def test_saved_network_keeps_the_editor_overlay_and_refuses_damaged_edits(tmp_path):
+    import json
+    import zipfile
+
+    from nnviz.core.errors import DataError
+
+    net = Network((784, 12, 10), seed=3)
+    edits = [NeuronEdit(1, 2, "off"), NeuronEdit(1, 5, "scale", 0.5), NeuronEdit(1, 0, "bias", -1.5)]
+    save_network(tmp_path / "e.npz", net, TrainConfig(sizes=(784, 12, 10), seed=3).validated(), edits=edits)
+    loaded, config, _ = load_network(tmp_path / "e.npz")
+    assert config["edits"] == edits
+    np.testing.assert_array_equal(loaded.weights[1], net.weights[1])   # an overlay: the weights as trained
+    save_network(tmp_path / "plain.npz", net)
+    assert load_network(tmp_path / "plain.npz")[1]["edits"] == []
+    # damaged edits: one clear DataError naming the file
+    for bad in ([{"layer": 1, "neuron": 12, "kind": "off"}], [{"layer": 1, "neuron": 0, "kind": "melt"}],
+                {"not": "a list"}, [{"layer": 2, "neuron": 0, "kind": "off"}]):
+        path = tmp_path / "bad.npz"
+        with zipfile.ZipFile(tmp_path / "e.npz") as src, zipfile.ZipFile(path, "w") as dst:
+            for item in src.namelist():
+                if item != "edits.npy":
+                    dst.writestr(item, src.read(item))
+        with zipfile.ZipFile(path, "a") as dst, dst.open("edits.npy", "w") as f:
+            np.save(f, np.array(json.dumps(bad)))
+        with pytest.raises(DataError, match="bad.npz"):
+            load_network(path)

@@ -176,3 +176,25 @@ def test_screenshot_of_the_network_view(qtbot, qapp, tmp_path):
     assert (image.width(), image.height()) == (1280, 720)
     colours = {image.pixel(x, y) for x in range(0, 1280, 7) for y in range(0, 720, 7)}
     assert len(colours) > 200
+
+
+def test_a_saved_network_keeps_its_neuron_edits(qtbot, window, tmp_path):
+    w = window
+    with qtbot.waitSignal(w.controller.runFinished, timeout=TIMEOUT):
+        w.panel.set_values(epochs=1)
+        w.toggle_run()
+    view = network_tab(qtbot, w)
+    edits = [NeuronEdit(1, 3, "off"), NeuronEdit(1, 7, "bias", -2.5)]
+    view.set_edits(edits)
+    view.render()
+    path = tmp_path / "edited.npz"
+    assert w.network_files.save(path)
+    view.reset_edits()
+    w.reset()
+    qtbot.waitUntil(lambda: bool(w.history.epochs) and w.history.epochs[-1].epochs_done == 0, timeout=TIMEOUT)
+    assert w.network_files.open(path)
+    assert view.edits == edits
+    network_tab(qtbot, w)
+    qtbot.waitUntil(lambda: view.weights is not None and view.sizes == [784, 30, 10], timeout=TIMEOUT)
+    view.render()
+    assert view.edits == edits and view.edit_list.count() == 2 and (1, 3) in view.diagram.off

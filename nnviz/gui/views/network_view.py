@@ -572,6 +572,11 @@ class NetworkView(QWidget):
     def remove_selected_edit(self) -> None:
         self.remove_edit(self.edit_list.currentRow() if self.edit_list.currentRow() >= 0 else len(self.edits) - 1)
 
+    def set_edits(self, edits) -> None:
+        """Lay ``edits`` (NeuronEdits, e.g. from a saved network) over the network."""
+        self.edits = list(edits)
+        self.dirty = self.editor_dirty = True
+
     def reset_edits(self) -> None:
         self.edits = []
         self.dirty = self.editor_dirty = True
