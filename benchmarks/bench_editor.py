@@ -15,25 +15,14 @@ unedited analysis and the first layer's weighted inputs computed once per networ
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import numpy as np
+from bench_analysis import best_ms   # this folder is on the path when run as a script
 
 from nnviz.core.analysis import analyse
 from nnviz.core.data import load_bundled
 from nnviz.core.editor import EditBench, NeuronEdit, edit_effect, rank_neurons
 from nnviz.core.training import EpochSnapshot, TrainConfig, train
-
-
-def best_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return 1e3 * best
 
 
 def main() -> None:

@@ -24,6 +24,12 @@ def network_tab(qtbot, w):
     return tab.view
 
 
+def train(qtbot, w, epochs):
+    with qtbot.waitSignal(w.controller.runFinished, timeout=TIMEOUT):
+        w.panel.set_values(epochs=epochs)
+        w.toggle_run()
+
+
 def new_network(qtbot, w, hidden):
     w.panel.set_values(hidden=hidden, emit=False)
     w.new_run()
@@ -71,9 +77,7 @@ def test_the_diagram_draws_any_hidden_size_and_neurons_are_clickable(qtbot, wind
 
 def test_the_editor_changes_accuracy_and_reset_restores_it(qtbot, window, small_data):
     w = window
-    with qtbot.waitSignal(w.controller.runFinished, timeout=TIMEOUT):
-        w.panel.set_values(epochs=2)
-        w.toggle_run()
+    train(qtbot, w, 2)
     view = network_tab(qtbot, w)
     snap = w.history.epochs[-1]
     qtbot.mouseClick(view.rank_button, Qt.LeftButton)
@@ -107,9 +111,7 @@ def test_the_editor_changes_accuracy_and_reset_restores_it(qtbot, window, small_
 
 def test_applying_edits_to_the_weights_is_undoable(qtbot, window, small_data):
     w = window
-    with qtbot.waitSignal(w.controller.runFinished, timeout=TIMEOUT):
-        w.panel.set_values(epochs=1)
-        w.toggle_run()
+    train(qtbot, w, 1)
     view = network_tab(qtbot, w)
     snap = w.history.epochs[-1]
     view.select(1, 4)
@@ -138,9 +140,7 @@ def test_the_diagram_follows_training(qtbot, window):
     w = window
     view = network_tab(qtbot, w)
     first = view.weights
-    with qtbot.waitSignal(w.controller.runFinished, timeout=TIMEOUT):
-        w.panel.set_values(epochs=2)
-        w.toggle_run()
+    train(qtbot, w, 2)
     w.render_views()
     np.testing.assert_array_equal(view.weights[0], w.history.epochs[-1].weights[0])
     assert not np.array_equal(view.weights[0], first[0])
@@ -180,9 +180,7 @@ def test_screenshot_of_the_network_view(qtbot, qapp, tmp_path):
 
 def test_a_saved_network_keeps_its_neuron_edits(qtbot, window, tmp_path):
     w = window
-    with qtbot.waitSignal(w.controller.runFinished, timeout=TIMEOUT):
-        w.panel.set_values(epochs=1)
-        w.toggle_run()
+    train(qtbot, w, 1)
     view = network_tab(qtbot, w)
     edits = [NeuronEdit(1, 3, "off"), NeuronEdit(1, 7, "bias", -2.5)]
     view.set_edits(edits)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from nnviz.core.data import Dataset
 from nnviz.core.errors import ConfigError
 from nnviz.core.training import EpochSnapshot, train
 from nnviz.gui.views.race_view import SIZES_DIFFER, parse_lanes
