@@ -75,3 +75,16 @@ def test_train_with_binary_outputs_saves_records_and_replays(capsys, tmp_path):
     assert "coded binary" in capsys.readouterr().err
     assert main(["train", "--outputs", "binary", "--sizes", "784,30,10", "--epochs", "1"]) == 2
     assert "needs 4 output neurons" in capsys.readouterr().err
+
+
+def test_editor_codings_and_a_headless_race_load_no_qt():
+    code = (
+        "import sys, nnviz.core.editor, nnviz.core.codings, nnviz.core.race\n"
+        "from nnviz.cli import main\n"
+        "assert main(['race', '--vary', 'outputs', '--epochs', '1', '--quiet', '--seed', '0']) == 0\n"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'shiboken'))]\n"
+        "assert not bad, bad\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("lane outputs=one-hot epoch 0: ")
