@@ -42,6 +42,7 @@ CAPTION = ("The network of chapter 1: the input layer is the digit's 784 pixels 
 
 STRONGEST_PIXELS = 12     # input→hidden edges drawn for the selected neuron: its strongest pixels for the digit
 MAX_EDGES = 2500          # hidden→hidden edges drawn at most (else only the selected neuron's)
+MANY_EDGES = 400          # more edges than this are drawn without antialiasing (4x faster)
 
 
 def diverging_colours(values: np.ndarray, level: float) -> np.ndarray:
@@ -130,6 +131,7 @@ class NetworkDiagram(QWidget):
         self.message = "No network yet"
         self.layout_: Layout | None = None
         self._image: QImage | None = None
+        self._edges: tuple | None = None   # (what they show, QPixmap): the edges, cached
 
     def set_state(self, sizes: list[int], x28: np.ndarray | None, acts: list[np.ndarray] | None,
                   weights: tuple[np.ndarray, ...] | None, selected: tuple[int, int] | None,
@@ -213,6 +215,36 @@ class NetworkDiagram(QWidget):
         return "\n".join(lines)
 
     # ------------------------------------------------------------ painting
+    def _paint_edges(self, p: QPainter, lay: Layout, last: int) -> None:
+        """Every connection between the later layers (colour = sign, width = |w|); a layer
+        pair with more than MAX_EDGES only for the selected neuron. Antialiased unless many."""
+        total = sum(self.weights[l - 1].size for l in range(2, last + 1))
+        p.setRenderHint(QPainter.Antialiasing, total <= MANY_EDGES)
+        for l in range(2, last + 1):
+            w = self.weights[l - 1]                    # (sizes[l], sizes[l-1])
+            src, dst = lay.centres[l - 2], lay.centres[l - 1]
+            level = float(np.abs(w).max()) or 1.0
+            if w.size > MAX_EDGES:
+                if self.selected is None or self.selected[0] != l - 1:
+                    continue
+                rows = [(k, self.selected[1]) for k in range(w.shape[0])]
+            else:
+                rows = [(k, j) for k in range(w.shape[0]) for j in range(w.shape[1])]
+            ks = np.array([r[0] for r in rows])
+            js = np.array([r[1] for r in rows])
+            vals = w[ks, js]
+            colours = diverging_colours(vals, level)
+            order = np.argsort(np.abs(vals))           # the strong ones on top
+            dim = self.selected is not None and self.selected[0] == l - 1
+            for i in order:
+                k, j = int(ks[i]), int(js[i])
+                mine = not dim or j == self.selected[1]
+                c = QColor(*[int(v) for v in colours[i][:3]], 200 if mine else 40)
+                if (l - 1, j) in self.off:
+                    c.setAlpha(15)
+                p.setPen(QPen(c, 0.4 + 3.6 * abs(vals[i]) / level))
+                p.drawLine(QPointF(*src[j]), QPointF(*dst[k]))
+
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing, True)
@@ -243,31 +275,19 @@ class NetworkDiagram(QWidget):
         p.setPen(QPen(QColor(style.RAISED), 1))
         p.setBrush(Qt.NoBrush)
         p.drawRect(lay.image)
-        # edges between the later layers: all of them (colour = sign, width = |w|)
-        for l in range(2, last + 1):
-            w = self.weights[l - 1]                    # (sizes[l], sizes[l-1])
-            src, dst = lay.centres[l - 2], lay.centres[l - 1]
-            level = float(np.abs(w).max()) or 1.0
-            if w.size > MAX_EDGES:
-                if self.selected is None or self.selected[0] != l - 1:
-                    continue
-                rows = [(k, self.selected[1]) for k in range(w.shape[0])]
-            else:
-                rows = [(k, j) for k in range(w.shape[0]) for j in range(w.shape[1])]
-            ks = np.array([r[0] for r in rows])
-            js = np.array([r[1] for r in rows])
-            vals = w[ks, js]
-            colours = diverging_colours(vals, level)
-            order = np.argsort(np.abs(vals))           # the strong ones on top
-            dim = self.selected is not None and self.selected[0] == l - 1
-            for i in order:
-                k, j = int(ks[i]), int(js[i])
-                mine = not dim or j == self.selected[1]
-                c = QColor(*[int(v) for v in colours[i][:3]], 200 if mine else 40)
-                if (l - 1, j) in self.off:
-                    c.setAlpha(15)
-                p.setPen(QPen(c, 0.4 + 3.6 * abs(vals[i]) / level))
-                p.drawLine(QPointF(*src[j]), QPointF(*dst[k]))
+        # edges between the later layers: drawn once per network and selection, not per digit
+        key = (tuple(id(w) for w in self.weights), self.width(), self.height(), self.selected,
+               frozenset(self.off), self.devicePixelRatioF())
+        if self._edges is None or self._edges[0] != key:
+            ratio = self.devicePixelRatioF()
+            pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.transparent)
+            q = QPainter(pixmap)
+            self._paint_edges(q, lay, last)
+            q.end()
+            self._edges = (key, pixmap)
+        p.drawPixmap(0, 0, self._edges[1])
         # the selected hidden neuron of layer 1: its strongest pixels
         if self.selected is not None and self.selected[0] == 1 and last > 1 and self.sizes[0] == 784:
             w_in = self.weights[0][self.selected[1]]
