@@ -2,11 +2,13 @@
 
     python benchmarks/bench_gui.py              # bundled digits tiled to 20,000, the book's 30 epochs
     python benchmarks/bench_gui.py --epochs 6 --repeat 5
+    python benchmarks/bench_gui.py --burners 2   # with two CPU-burning processes beside it
 
-Measures, and checks against the targets of issue 3:
-- overhead: wall time of the run in the window / headless wall time - 1   (<= 10 %)
+Measures, and checks against the targets of issue 11:
+- overhead: wall time of the run in the window / headless wall time - 1   (<= 3 %)
 - the longest gap between ticks of a 5 ms QTimer on the GUI thread during the run
-  (a stall of the event loop; < 50 ms), in separate runs (the probe itself costs time)
+  (a stall of the event loop; < 30 ms, also with --burners 2), in separate runs (the
+  probe itself costs time)
 - the heatmap mosaic update: tiling + setImage + colour levels (< 10 ms), and a full
   repaint of the heatmap view for reference
 Exit status 1 if a target is missed. Runs offscreen (no display needed).
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -139,7 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=int, default=20_000, help="training digits (bundled, tiled)")
     parser.add_argument("--epochs", type=int, default=30, help="epochs per run (default 30: the book's run)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
+    parser.add_argument("--burners", type=int, default=0,
+                        help="CPU-burning processes to run beside it (a screen share and a browser)")
     args = parser.parse_args(argv)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.burners)]
+    try:
+        return measure(args)
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+
+
+def measure(args: argparse.Namespace) -> int:
 
     from nnviz.gui.app import make_app
 
@@ -160,14 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("headless run (s, best)", f"{best_head:.3f}", "", ""),
         ("window run (s, best)", f"{best_gui:.3f}", "", ""),
-        ("overhead of the window", f"{100 * overhead:+.1f} %", "<= 10 %", overhead <= 0.10),
-        ("longest event-loop stall", f"{stall:.0f} ms", "< 50 ms", stall < 50),
+        ("overhead of the window", f"{100 * overhead:+.1f} %", "<= 3 %", overhead <= 0.03),
+        ("longest event-loop stall", f"{stall:.0f} ms", "< 30 ms", stall < 30),
         ("frames drawn per run", f"{min(frames)}-{max(frames)}", "", ""),
         ("heatmap update (tile+setImage)", f"{update_ms:.2f} ms", "< 10 ms", update_ms < 10),
         ("heatmap view full paint (grab)", f"{paint_ms:.2f} ms", "", ""),
     ]
     print(f"nnviz GUI benchmark: {data.n_train:,} training digits, {args.epochs} epochs, mini-batch 10, "
-          f"{args.repeat} runs each (Qt platform: {os.environ.get('QT_QPA_PLATFORM')})")
+          f"{args.repeat} runs each (Qt platform: {os.environ.get('QT_QPA_PLATFORM')}), "
+          f"{args.burners} CPU burner(s) beside it")
+    from nnviz.core.network import kernel_info
+    print(f"  {kernel_info()}")
     print(f"  all runs: headless {', '.join(f'{t:.3f}' for t in t_head)} s; "
           f"window {', '.join(f'{t:.3f}' for t in t_gui)} s")
     print(f"{'measure':34} {'value':>12} {'target':>9}  ok")

@@ -4,7 +4,7 @@ import sys as _sys
 
 __version__ = "0.1.0"
 
-# Run as the program (`nnviz` or `python -m nnviz`)? Then a Ctrl-C that arrives while the
+# Run as the program (`nnviz` or `python -m nnviz`)? Then a Ctrl-C (or SIGTERM) that arrives while the
 # entry point is still importing is held until the command line's main() can answer it
 # with "nnviz: interrupted" (exit 130) instead of a traceback. Importing nnviz as a
 # library changes no signal handling.
@@ -13,18 +13,22 @@ if _sys.argv[:1] and (_sys.argv[0] == "-m" or _sys.argv[0].replace("\\", "/").rs
     try:
         import signal as _signal
 
-        _signal.signal(_signal.SIGINT, lambda signum, frame: _early_interrupts.append(signum))
+        for _signum in (_signal.SIGINT, _signal.SIGTERM):
+            _signal.signal(_signum, lambda signum, frame: _early_interrupts.append(signum))
     except (ValueError, OSError):  # not the main thread, or no signals here
         pass
 
 
-def _take_early_interrupt() -> bool:
-    """Restore Python's Ctrl-C handling; True if a Ctrl-C came while it was held."""
+def _take_early_interrupt() -> int:
+    """Restore Python's Ctrl-C handling; the signal (SIGINT or SIGTERM) that came while
+    they were held, or 0."""
     import signal
 
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        try:
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-        except ValueError:
-            return False
-    return bool(_early_interrupts)
+        if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # not the main thread
+        return 0
+    return _early_interrupts[0] if _early_interrupts else 0

@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--screenshot", metavar="PNG", help="open the window, train --epochs epochs, save a picture of the window to PNG and exit")
     parser.add_argument("--epochs", type=_epochs, default=None, help="with --screenshot: epochs to train first (default 1)")
-    parser.add_argument("--view", default="train", help="with --screenshot: which view to capture")
+    parser.add_argument("--view", default="train", metavar="VIEW",
+                        help=f"with --screenshot: which view to capture: {', '.join(_views())} (default train)")
     parser.add_argument("--size", default="1280x720", help="with --screenshot: window size WxH (default 1280x720)")
     parser.add_argument("--speed", type=_speed, default=argparse.SUPPRESS, metavar="N|max",
                         help=SPEED_HELP + " (default: the window's last pace; a first start: the book's "
@@ -188,6 +189,12 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _views() -> tuple[str, ...]:
+    from nnviz.gui.app import VIEWS  # names only: importing it loads no Qt
+
+    return VIEWS
+
+
 def _version() -> str:
     from nnviz import __version__
 
@@ -199,11 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C at any moment is "nnviz: interrupted" and status 130."""
     try:
         try:
-            if argv is None:  # the real command line: SIGTERM cleans up as Ctrl-C does
-                signal.signal(signal.SIGTERM, _on_sigterm)
+            if argv is None:  # the real command line
                 import nnviz
 
-                if nnviz._take_early_interrupt():  # Ctrl-C while the entry point was importing
+                early = nnviz._take_early_interrupt()  # a signal while the entry point was importing
+                if early == signal.SIGTERM:
+                    raise _Terminated()
+                if early:
                     raise KeyboardInterrupt
             return _main(argv)
         finally:
@@ -252,6 +261,8 @@ def _import_core(command: str | None) -> None:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None and (args.command in ("train", "download") or getattr(args, "headless", False)):
+        signal.signal(signal.SIGTERM, _on_sigterm)  # headless: SIGTERM unwinds and cleans up like Ctrl-C
     _import_core(args.command)
     from nnviz.core.errors import NnvizError
 
@@ -572,6 +583,10 @@ def _final_network(config, history, build_network):
 
 
 def cmd_app(args: argparse.Namespace, recipe=None) -> int:
+    if getattr(args, "screenshot", None) is not None:
+        from nnviz.core.safeio import check_output
+
+        check_output(args.screenshot, "--screenshot")
     try:
         from nnviz.gui.app import run_app
     except ImportError as e:  # the GUI needs Qt; the core does not

@@ -27,6 +27,7 @@ import urllib3.exceptions
 
 from nnviz import __version__
 from nnviz.core.errors import DataError, DownloadError
+from nnviz.core.files import make_ordinary
 
 __all__ = [
     "MNIST_SOURCES",
@@ -293,6 +294,7 @@ def download_file(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(tmp_fd, "wb") as out:
+            make_ordinary(tmp)  # mkstemp's 0600 -> what the umask gives (0644 usually)
             _stream(url, out, name, session, md5, sha256, progress, cancel, timeout, limits)
             out.flush()
             os.fsync(out.fileno())

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from nnviz.core.errors import ConfigError, DataError
 from nnviz.core.network import MAX_LAYERS, Network, parse_dtype, parse_sizes
 from nnviz.core.safeio import MB, check_regular, npz_keys, open_regular, open_zip, read_npy_member, sniff
 from nnviz.core.schema import MAX_EPOCHS, check_config, is_int, is_number, parse_json, shown
+from nnviz.core.files import make_ordinary
 from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged, TrainConfig
 
 CSV_FIELDS = ("epoch", "test_correct", "test_total", "test_accuracy", "validation_correct",
@@ -86,8 +88,21 @@ class History:
     def write_json(self, path: str | os.PathLike) -> None:
         """Per-epoch metrics and live changes as JSON."""
         doc = {"epochs": self.rows(), "changes": [asdict(c) for c in self.changes]}
-        with atomic_open(path, "w") as f:
-            json.dump(doc, f, indent=1, allow_nan=True)
+        with atomic_open(path, "w") as f:  # strict JSON: a missing number (NaN) is null
+            json.dump(_null_for_nan(doc), f, indent=1, allow_nan=False)
+
+
+def _null_for_nan(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, inf) replaced by None."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _null_for_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_null_for_nan(v) for v in value]
+    if isinstance(value, np.generic):
+        return _null_for_nan(value.item())
+    return value
 
 
 def _numbers_only(snapshot: EpochSnapshot) -> EpochSnapshot:
@@ -105,6 +120,7 @@ class atomic_open:
     def __enter__(self):
         fd, self.tmp = tempfile.mkstemp(dir=self.path.parent or ".", prefix=f".{self.path.name}.")
         try:
+            make_ordinary(self.tmp)  # mkstemp's 0600 -> what the umask gives (0644 usually)
             self.f = os.fdopen(fd, self.mode, **self.kw)
         except BaseException:
             os.close(fd)
@@ -137,6 +153,8 @@ def save_network(path: str | os.PathLike, net: Network, config: TrainConfig | No
         "cost": np.array(net.cost.name),
         "config": np.array(json.dumps(asdict(config) if config else {})),
         "history": np.array(json.dumps(history.rows() if history else [])),
+        # the live changes of eta and the cost, so an opened network shows its markers again
+        "changes": np.array(json.dumps([asdict(c) for c in history.changes] if history else [])),
     }
     if edits:
         arrays["edits"] = np.array(json.dumps([e.as_dict() for e in edits]))
@@ -151,6 +169,36 @@ MAX_NETWORK_FILE = 200 * MB  # a network of MAX_PARAMETERS float64 numbers is 80
 MAX_SAVED_TEXT = 16 * MB  # the config and history JSON inside a saved network
 MAX_HISTORY_ROWS = MAX_EPOCHS + 1
 NOT_A_NETWORK = "not a saved nnviz network"
+
+MAX_SAVED_CHANGES = 100_000
+
+
+def load_changes(path: str | os.PathLike) -> list[SettingChanged]:
+    """The live changes saved with a network by :func:`save_network` (older files have
+    none). They only mark the plots: anything malformed gives an empty list, not an error."""
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+            if "changes" not in z.files:
+                return []
+            items = json.loads(str(z["changes"]))
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        return []
+    if not isinstance(items, list) or len(items) > MAX_SAVED_CHANGES:
+        return []
+    out = []
+    for d in items:
+        try:
+            c = SettingChanged(name=str(d["name"]), old=d["old"], new=d["new"], epoch=int(d["epoch"]),
+                               batch=int(d["batch"]), step=int(d["step"]), examples_seen=int(d["examples_seen"]),
+                               n_train=int(d["n_train"]))
+        except (TypeError, KeyError, ValueError, OverflowError):
+            return []
+        ok_value = (isinstance(c.new, (int, float)) and np.isfinite(c.new) and c.new > 0 if c.name == "eta"
+                    else c.name == "cost" and isinstance(c.new, str) and len(c.new) < 40)
+        if not ok_value or min(c.epoch, c.batch, c.step, c.examples_seen, c.n_train) < 0:
+            return []
+        out.append(c)
+    return out
 
 
 def load_network(path: str | os.PathLike) -> tuple[Network, dict[str, Any], list[dict[str, Any]]]:

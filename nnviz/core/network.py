@@ -12,6 +12,12 @@ exercise). Each layer's weights and biases live side by side in one array
 ``[W | b]`` of shape ``(sizes[l+1], sizes[l] + 1)``, so that ``W a + b`` is a single
 product with the input extended by a row of ones; ``weights`` and ``biases`` are views
 into it.
+
+Two ways to train, with the same results: :meth:`Network.sgd_step` and the book's
+methods are readable numpy (the reference, and the fallback where numba is missing);
+:meth:`Network.sgd_steps`, which ``SGD`` and the training generator use, runs many
+mini-batches in one call of the compiled kernel (:mod:`nnviz.core.kernel`) for networks
+with one hidden layer, without Python's GIL.
 """
 
 from __future__ import annotations
@@ -196,6 +202,13 @@ def warm_up(dtype: Any = "float64") -> str:
         data = net.prepare(np.eye(2), np.zeros(2, dtype=np.int64))
         net.sgd_steps(data, np.arange(2), 0, 1, 2, 0.1)
     return kernel_info()
+
+
+def _numba_installed() -> bool:
+    """Whether numba can be imported, found without importing it."""
+    import importlib.util
+
+    return os.environ.get("NNVIZ_KERNEL", "").lower() != "numpy" and importlib.util.find_spec("numba") is not None
 
 
 def kernel_info() -> str:
@@ -444,7 +457,9 @@ class Network:
         for arr in (x, y, lab):
             arr.flags.writeable = False
         data = PreparedData(x, y, lab)
-        if self._kernel() is not None:  # the compiled kernel reads only the nonzero pixels
+        if self._kernel_applies() and _kernel_module is not False and _numba_installed():
+            # the compiled kernel reads only the nonzero pixels (listed here without
+            # importing numba: that waits for the first mini-batch)
             data._set_sparse(sparse_rows(images, self.dtype))
         return data
 
@@ -581,13 +596,16 @@ class Network:
                     break
         return cost_sum, done
 
+    def _kernel_applies(self) -> bool:
+        """True if the compiled kernel covers this network: one hidden layer, the quadratic
+        or cross-entropy cost, one-hot outputs (the kernel builds one-hot targets from the
+        labels; and ``use_kernel`` is on)."""
+        return (self.use_kernel and self.num_layers == 3 and self.cost in (QuadraticCost, CrossEntropyCost)
+                and self.coding.one_hot)
+
     def _kernel(self) -> Any:
-        """The compiled kernel if it applies to this network (one hidden layer, the
-        quadratic or cross-entropy cost) and is available; else None."""
-        if (not self.use_kernel or self.num_layers != 3 or self.cost not in (QuadraticCost, CrossEntropyCost)
-                or not self.coding.one_hot):   # the kernel builds one-hot targets from the labels
-            return None
-        return load_kernel()
+        """The compiled kernel if it applies to this network and is available; else None."""
+        return load_kernel() if self._kernel_applies() else None
 
     def _pack_kernel(self, m: int) -> _KernelBuffers:
         """The weights copied into the kernel's layout (scratch for mini-batches of ``m``)."""

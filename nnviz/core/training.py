@@ -675,13 +675,13 @@ def _chunk_size(left: int, step: int, since_progress: int, since_last: float, pe
         n = min(n, scheduled[i] - step)
     if config.progress_every:
         n = min(n, config.progress_every - since_progress)
+    elif per_batch <= 0:
+        n = 1   # the first call: measure the speed
     else:
-        if per_epoch and since_progress < per_epoch:
-            n = min(n, per_epoch - since_progress)
-        if per_batch > 0:
-            n = min(n, math.ceil((config.progress_interval - since_last) / per_batch))
-        else:
-            n = 1   # the first call: measure the speed
+        n = min(n, math.ceil((config.progress_interval - since_last) / per_batch))
+        if per_epoch:  # a snapshot once per_epoch mini-batches have run and min_gap has passed
+            to_gap = math.ceil((config.progress_interval / 10 - since_last) / per_batch)
+            n = min(n, max(per_epoch - since_progress, to_gap))
     return max(1, n)
 
 

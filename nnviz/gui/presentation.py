@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -116,6 +116,7 @@ class Presenter(QObject):
         self.clicker_eta = False
         self._saved: dict[int, tuple[Any, str, Any]] = {}
         self._window_state: tuple | None = None
+        self._normal_geometry = QRect()
         self._captions: list[QLabel] = []
         self._titles: list[QLabel] = []
         self._menubar_visible = True
@@ -177,6 +178,7 @@ class Presenter(QObject):
         self.active = True
         self._window_state = (w.isFullScreen(), w.isMaximized(), w.saveGeometry(), w.saveState(),
                               w.styleSheet())
+        self._normal_geometry = QRect(w.geometry())
         w.setStyleSheet(w.styleSheet() + STYLESHEET)
         self._menubar_visible = not w.menuBar().isHidden()
         w.menuBar().hide()  # shortcuts still work: the actions belong to the window
@@ -204,6 +206,9 @@ class Presenter(QObject):
             a.setEnabled(True)
         self.toggle_action.setChecked(True)
         if fullscreen:
+            screen = w.screen()
+            if screen is not None:  # exactly the screen it is on, also without a window manager
+                w.setGeometry(screen.geometry())
             w.showFullScreen()
         self.timer.start()
         self._message("Presentation mode · Esc leaves")
@@ -235,6 +240,7 @@ class Presenter(QObject):
             else:
                 w.showNormal()
                 w.restoreGeometry(geometry)
+                w.setGeometry(self._normal_geometry)  # exactly, also without a window manager
         w.restoreState(state)
         for a in self.actions[2:]:
             a.setEnabled(False)
@@ -288,6 +294,8 @@ class Presenter(QObject):
             dock.setVisible(show)
         for bar in self._toolbars():
             bar.setVisible(show)
+        if show:  # as narrow as it can be without cutting anything: the plots keep the room
+            self.window.resizeDocks([dock], [dock.minimumSizeHint().width()], Qt.Horizontal)
 
     @property
     def controls_shown(self) -> bool:
@@ -343,10 +351,8 @@ class Presenter(QObject):
             item.setColor(_swap(QColor(item.color)))
             return item, "text", old
         if isinstance(item, pg.LegendItem):
-            old = item.opts.get("labelTextSize")
-            item.setLabelTextSize(f"{LEGEND_PX}px")
-            for _sample, label in item.items:
-                label.setText(label.text)
+            old = (item.opts.get("labelTextSize"), item.geometry())
+            _set_legend_text_size(item, f"{LEGEND_PX}px")
             return item, "legend", old
         if isinstance(item, pg.LabelItem) and not isinstance(item.parentItem(), pg.LegendItem):
             old = item.opts.get("size")
@@ -387,11 +393,25 @@ class Presenter(QObject):
             item.setFont(font)
             item.setColor(colour)
         elif kind == "legend":
-            item.setLabelTextSize(old)
-            for _sample, label in item.items:
-                label.setText(label.text)
+            size, geometry = old
+            _set_legend_text_size(item, size)
+            if item.size is None:
+                item.setGeometry(geometry)  # exactly as it was
         elif kind == "label":
             item.setText(item.text, size=old)
+
+
+def _set_legend_text_size(legend: Any, size: Any) -> None:
+    """A legend's text size, and the legend fitted to it again (pyqtgraph only ever grows it)."""
+    legend.setLabelTextSize(size)
+    for _sample, label in legend.items:
+        label.setText(label.text)
+    legend.layout.invalidate()
+    hint = legend.layout.effectiveSizeHint(Qt.PreferredSize)
+    if legend.size is None:  # sized by its contents (not fixed by the plot)
+        legend.setGeometry(0, 0, hint.width(), hint.height())
+        legend.layout.activate()
+        legend.updateSize()  # as pyqtgraph sizes it when an entry is added
 
 
 def axis_font_pixels(window: Any) -> list[tuple[int, int]]:

@@ -37,6 +37,13 @@ QToolBar {{ spacing: 4px; padding: 2px 4px; border: none; }}
 QToolButton {{ padding: 4px 10px; border-radius: 4px; }}
 QToolButton:checked {{ background: {RAISED}; }}
 QStatusBar QLabel {{ padding: 0 6px; }}
+QRadioButton {{ spacing: 8px; }}
+QRadioButton::indicator {{ width: 12px; height: 12px; border-radius: 8px; border: 2px solid {MUTED};
+                           background: #16181c; }}
+QRadioButton::indicator:hover {{ border-color: {TEXT}; }}
+QRadioButton::indicator:checked {{ border-color: {ACCENT}; background: qradialgradient(cx: 0.5, cy: 0.5,
+    radius: 0.5, fx: 0.5, fy: 0.5, stop: 0 {ACCENT}, stop: 0.55 {ACCENT}, stop: 0.65 #16181c, stop: 1 #16181c); }}
+QRadioButton::indicator:disabled {{ border-color: #70757d; }}
 """
 
 

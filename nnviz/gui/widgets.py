@@ -1,5 +1,5 @@
 """Small widgets: metric cards, the message bar, a captioned view, an image view box,
-and the save-file question."""
+the save-file question, and the window's command keys (:func:`shortcut_action`)."""
 
 from __future__ import annotations
 
@@ -8,35 +8,145 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QKeyCombination, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QScrollArea,
+    QTabWidget,
+    QTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+COMMAND = "nnvizCommand"  # the property that marks an action made by shortcut_action
+
+# What typing a number needs; in a number box these keys edit, never command.
+NUMBER_CHARS = frozenset("0123456789.,-+eE")
+EDITING_KEYS = frozenset({Qt.Key_Backspace, Qt.Key_Delete, Qt.Key_Left, Qt.Key_Right, Qt.Key_Home,
+                          Qt.Key_End})
+STEPPING_KEYS = frozenset({Qt.Key_Up, Qt.Key_Down})  # a spin box's own: step its value
 
 
 def shortcut_action(window: QWidget, text: str, keys: Any, tip: str, slot: Callable[[], Any]) -> QAction:
     """An action added to ``window`` (so its keys work anywhere in it), triggering ``slot``;
-    ``keys`` is one key or a list; the tooltip names them."""
+    ``keys`` is one key or a list; the tooltip names them. Its keys act whatever widget has
+    focus, except the keys a focused editor needs to edit (see :class:`CommandKeys`)."""
     seqs = [QKeySequence(k) for k in (keys if isinstance(keys, (list, tuple)) else [keys])]
     a = QAction(text, window)
     a.setShortcuts(seqs)
     a.setToolTip(f"{tip} ({', '.join(q.toString() for q in seqs)})")
+    a.setProperty(COMMAND, True)
     a.triggered.connect(slot)
     window.addAction(a)
+    CommandKeys.install()
     return a
+
+
+def _editor(widget: QObject | None) -> QWidget | None:
+    """The text editor that a key sent to ``widget`` would edit, if any."""
+    if isinstance(widget, (QAbstractSpinBox, QLineEdit, QTextEdit, QPlainTextEdit)):
+        return widget
+    if isinstance(widget, QComboBox) and widget.isEditable():
+        return widget.lineEdit()
+    return None
+
+
+def _is_number_box(editor: QWidget) -> bool:
+    return isinstance(editor, QAbstractSpinBox) or (isinstance(editor, QLineEdit) and editor.validator() is not None)
+
+
+class CommandKeys(QObject):
+    """The application's key router (one, installed by the first :func:`shortcut_action`).
+
+    Qt asks a focused editor first whether it wants a key (``ShortcutOverride``); a spin box
+    says yes to Space, letters and more, so Space would erase the box instead of pausing.
+    Here a key that is some enabled command's key goes to the command, unless the focused
+    editor needs it to edit: in a number box the digits, '.', ',', '-', '+', 'e', Backspace,
+    Delete, Left, Right, Home, End and (to step the box) Up and Down; in a free-text box any
+    printable key. Return in a box of a window with commands commits the value and hands
+    the focus back to the window, so the next key is a command again."""
+
+    @classmethod
+    def install(cls) -> None:
+        app = QApplication.instance()
+        if app is not None and app.findChild(cls) is None:
+            app.installEventFilter(cls(app))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.ShortcutOverride, QEvent.KeyPress) or not isinstance(obj, QWidget):
+            return False
+        editor = _editor(obj)
+        if editor is None:
+            return False
+        window = obj.window()
+        if kind == QEvent.KeyPress:
+            if event.key() in (Qt.Key_Return, Qt.Key_Enter) and self._commands(window):
+                obj.event(event)  # the box commits its value (and emits editingFinished)
+                window.setFocus(Qt.OtherFocusReason)
+                return True
+            return False
+        if not self._is_command(window, event):
+            return False
+        if self._edits(editor, event):
+            event.accept()  # the box gets the key press; no command
+        else:
+            if isinstance(editor, QAbstractSpinBox):
+                editor.interpretText()  # what was typed counts before the command acts
+            event.ignore()  # the shortcut fires
+        return True
+
+    @staticmethod
+    def _commands(window: QWidget) -> list[QAction]:
+        return [a for a in window.actions() if a.property(COMMAND) and a.isEnabled()]
+
+    def _is_command(self, window: QWidget, event: Any) -> bool:
+        pressed = QKeySequence(QKeyCombination(event.modifiers() & ~Qt.KeypadModifier, Qt.Key(event.key())))
+        return any(seq.matches(pressed) == QKeySequence.ExactMatch
+                   for a in self._commands(window) for seq in a.shortcuts())
+
+    @staticmethod
+    def _edits(editor: QWidget, event: Any) -> bool:
+        """Whether ``editor`` needs this key to edit its text."""
+        if event.modifiers() & ~(Qt.ShiftModifier | Qt.KeypadModifier):
+            return False  # Ctrl+..., Alt+...: commands
+        key, text = event.key(), event.text()
+        if key in EDITING_KEYS:
+            return True
+        if _is_number_box(editor):
+            return (len(text) == 1 and text in NUMBER_CHARS) or (
+                key in STEPPING_KEYS and isinstance(editor, QAbstractSpinBox))
+        return bool(text) and text.isprintable()
 
 
 def image_view(margin: int = 0) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg.ImageItem]:
     """A fixed (no pan/zoom, no menu), aspect-locked, top-down view holding one ImageItem."""
     graphics = pg.GraphicsLayoutWidget()
     graphics.ci.setContentsMargins(margin, margin, margin, margin)
-    view = graphics.addViewBox(row=0, col=0)
+    view, image = image_box(graphics, row=0, col=0)
+    return graphics, view, image
+
+
+def image_box(graphics: pg.GraphicsLayoutWidget, row: int, col: int) -> tuple[pg.ViewBox, pg.ImageItem]:
+    """A fixed, aspect-locked, top-down ViewBox holding one ImageItem, added to ``graphics``."""
+    view = graphics.addViewBox(row=row, col=col)
     view.setAspectLocked(True)
     view.invertY(True)
     view.setMouseEnabled(x=False, y=False)
     view.setMenuEnabled(False)
     image = pg.ImageItem(axisOrder="row-major")
     view.addItem(image)
-    return graphics, view, image
+    return view, image
 
 
 def ask_save_path(parent: QWidget, title: str, folder: str, default_name: str, filters: str) -> str | None:
@@ -113,3 +223,132 @@ def captioned(title: str, view: QWidget, caption: str) -> QWidget:
     layout.addWidget(view, 1)
     layout.addWidget(text)
     return box
+
+
+class FitScrollArea(QScrollArea):
+    """A frameless scroll area for a panel or a page: it scrolls what does not fit instead of
+    making the window bigger than the screen. Its widget fills it, and is made bigger only
+    up to its *minimum* size (a scroll bar shows only when the room is below that; Qt's own
+    resizable mode asks for the preferred height of word-wrapped text instead).
+    ``keep_width``: never narrower than its widget's minimum width (a settings panel
+    scrolls only up and down; no text is cut)."""
+
+    def __init__(self, widget: QWidget, keep_width: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidget(widget)
+        self.setFrameShape(QScrollArea.NoFrame)
+        self._keep_width = keep_width
+        self._fitted: tuple[QSize, QSize] | None = None
+        if keep_width:
+            self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.widget() and event.type() in (QEvent.LayoutRequest, QEvent.FontChange,
+                                                      QEvent.StyleChange, QEvent.Show):
+            self.updateGeometry()  # its minimum width may have changed (e.g. presentation fonts)
+            self.fit_widget()
+        return super().eventFilter(obj, event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_widget()
+
+    def _min_height(self, widget: QWidget, width: int) -> int:
+        layout = widget.layout()
+        if layout is not None and layout.hasHeightForWidth():
+            return layout.totalMinimumHeightForWidth(width) if hasattr(layout, "totalMinimumHeightForWidth") \
+                else layout.minimumHeightForWidth(width)
+        return widget.minimumSizeHint().height()
+
+    def fit_widget(self) -> None:
+        widget = self.widget()
+        if widget is None:
+            return
+        room = self.maximumViewportSize()
+        hint = widget.minimumSizeHint()
+        if (room, hint) == self._fitted:  # e.g. a label's new text: nothing to do
+            return
+        self._fitted = (room, hint)
+        bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        min_w = hint.width()
+        w = room.width() if self._keep_width else max(room.width(), min_w)
+        h_room = room.height() - (bar if w > room.width() else 0)
+        if self._min_height(widget, w) > h_room:  # a vertical scroll bar takes its share
+            w = max(room.width() - bar, 1 if self._keep_width else min_w)
+        widget.resize(w, max(h_room, self._min_height(widget, w)))
+
+    def sizeHint(self) -> QSize:
+        widget = self.widget()
+        if widget is None:
+            return super().sizeHint()
+        hint = widget.sizeHint()  # (not its current size, as QScrollArea would say)
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        widget = self.widget()
+        if not self._keep_width or widget is None:
+            return hint
+        width = widget.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(max(hint.width(), width), hint.height())
+
+
+class ViewTabs(QTabWidget):
+    """The central tabs. Each page sits in a :class:`FitScrollArea`, so a page that needs
+    more room than a small screen has scrolls instead of widening the window; ``widget``,
+    ``currentWidget`` and ``indexOf`` still speak of the pages themselves."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tabBar().setElideMode(Qt.ElideNone)  # a tab title is whole or the corner widget yields
+
+    def addTab(self, widget: QWidget, title: str) -> int:  # type: ignore[override]
+        return super().addTab(FitScrollArea(widget), title)
+
+    def fit_corner(self) -> None:
+        """The top-right corner widget (the time slider) takes the room the tab titles leave:
+        whole, compact (if it has ``set_compact``) or hidden; tab titles are never cut."""
+        corner = self.cornerWidget(Qt.TopRightCorner)
+        if corner is None:
+            return
+        bar = self.tabBar()
+        need = sum(bar.tabSizeHint(i).width() for i in range(bar.count()) if bar.isTabVisible(i)) + 8
+        room = self.width() - need
+        set_compact = getattr(corner, "set_compact", None)
+        for compact in (False, True) if set_compact is not None else (False,):
+            if set_compact is not None:
+                set_compact(compact)
+            if corner.sizeHint().width() <= room:
+                corner.setVisible(True)
+                return
+        corner.setVisible(False)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_corner()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.FontChange, QEvent.StyleChange):
+            QTimer.singleShot(0, self, self.fit_corner)  # once the tabs have their new fonts
+
+    def tabInserted(self, index: int) -> None:
+        super().tabInserted(index)
+        self.fit_corner()
+
+    def widget(self, index: int) -> QWidget | None:  # type: ignore[override]
+        area = super().widget(index)
+        return area.widget() if isinstance(area, FitScrollArea) else area
+
+    def currentWidget(self) -> QWidget | None:  # type: ignore[override]
+        return self.widget(self.currentIndex())
+
+    def indexOf(self, widget: QWidget) -> int:  # type: ignore[override]
+        for i in range(self.count()):
+            if self.widget(i) is widget:
+                return i
+        return -1
+
+    def setCurrentWidget(self, widget: QWidget) -> None:  # type: ignore[override]
+        self.setCurrentIndex(self.indexOf(widget))

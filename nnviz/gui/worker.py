@@ -33,6 +33,7 @@ from nnviz.core.training import (
 )
 
 log = logging.getLogger(__name__)
+JOIN_TIMEOUT_MS = 5000  # then an error is logged, and the wait goes on
 
 WEIGHTS_INTERVAL = 0.5  # seconds between weight samples sent within an epoch
 PROGRESS_SEND_INTERVAL = 1 / 20  # seconds between progress snapshots sent to the GUI
@@ -307,8 +308,9 @@ class TrainingController(QObject):
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.quit()
-            if not thread.wait(5000):  # pragma: no cover - a bug: the generator ignored stop
-                log.error("the training thread did not stop within 5 s")
+            if not thread.wait(JOIN_TIMEOUT_MS):  # a starved machine, or a generator ignoring stop
+                log.error("the training thread did not stop within %d ms; waiting for it", JOIN_TIMEOUT_MS)
+                thread.wait()  # a QThread destroyed while running aborts the whole process
 
     @Slot()
     def _on_finished(self) -> None:

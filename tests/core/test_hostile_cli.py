@@ -230,24 +230,29 @@ def test_6_unwritable_download_cache_is_one_line(tmp_path: Path) -> None:
     refused(r, "cannot download MNIST into /proc/self", "set NNVIZ_DATA_DIR to a writable folder")
 
 
-def test_7_ctrl_c_at_any_moment(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum, status, message, delays", [
+    (signal.SIGINT, 130, "nnviz: interrupted", (0.0, 0.002, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6)),
+    (signal.SIGTERM, 143, "nnviz: terminated", (0.0, 0.02, 0.1, 0.4)),
+])
+def test_7_ctrl_c_at_any_moment(tmp_path: Path, signum, status, message, delays) -> None:
     """SIGINT from the first line of nnviz's own code (then its imports: numpy, the core) to
     the end of the run: "nnviz: interrupted", status 130, nothing left. (Before nnviz's
-    first line, while Python itself starts, a Ctrl-C is the interpreter's.)"""
+    first line, while Python itself starts, a Ctrl-C is the interpreter's.) SIGTERM the same,
+    with "nnviz: terminated" and 143."""
     # what the `nnviz` entry point does, with a mark once nnviz's first line has run
     code = ("import sys, runpy; sys.argv = ['nnviz'] + sys.argv[1:]; import nnviz;"
             "sys.stdout.write('go\\n'); sys.stdout.flush(); runpy.run_module('nnviz', run_name='__main__')")
     out = tmp_path / "out"
     out.mkdir()
     outcomes = []
-    for delay in (0.0, 0.002, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6):
+    for delay in delays:
         p = subprocess.Popen([sys.executable, "-c", code, "train", "--epochs", "3", "--seed", "1", "--quiet",
                               "--save", str(out / "m.npz"), "--history", str(out / "h.csv"), "--record",
                               str(out / "r.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=out,
                              env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
         assert p.stdout.readline() == b"go\n"  # nnviz's code starts now
         time.sleep(delay)
-        p.send_signal(signal.SIGINT)
+        p.send_signal(signum)
         stdout, stderr = p.communicate(timeout=120)
         if p.returncode == 0:  # the run had finished: its outputs are there
             assert sorted(os.listdir(out)) == ["h.csv", "m.npz", "r.json"]
@@ -255,10 +260,10 @@ def test_7_ctrl_c_at_any_moment(tmp_path: Path) -> None:
                 f.unlink()
             outcomes.append("done")
             continue
-        assert (p.returncode, stderr.decode().strip()) == (130, "nnviz: interrupted"), (delay, stderr.decode()[-2000:])
+        assert (p.returncode, stderr.decode().strip()) == (status, message), (delay, stderr.decode()[-2000:])
         assert os.listdir(out) == [], delay
         outcomes.append("interrupted")
-    assert outcomes[:4] == ["interrupted"] * 4
+    assert outcomes[:3] == ["interrupted"] * 3
 
 
 def test_8_no_silent_surprises(tmp_path: Path, fm) -> None:

@@ -230,3 +230,51 @@ def test_a_kernel_that_fails_falls_back_to_numpy_and_says_so(monkeypatch):
         w, b = book_update_mini_batch(w, b, pairs[k:k + 10], 1.0)
     assert_params_close(net, w, b, 1e-10)
 
+
+
+def test_train_gives_the_same_history_in_chunks_or_one_mini_batch_at_a_time(bundled):
+    from nnviz.core.data import Dataset
+    from nnviz.core.history import History
+    from nnviz.core.training import Controls, TrainConfig, train
+
+    class OneAtATime(Controls):
+        """Controls that count mini-batches themselves get one mini-batch per call."""
+
+        def _may_run(self):
+            return super()._may_run()
+
+    small = Dataset(name="small", train_images=bundled.train_images[:995], train_labels=bundled.train_labels[:995],
+                    test_images=bundled.test_images, test_labels=bundled.test_labels)
+    calls = {}
+    histories = []
+    for controls, every in ((Controls(eta=3.0), None), (Controls(eta=3.0), 7), (OneAtATime(eta=3.0), None)):
+        net = Network([784, 30, 10], seed=5)
+        real = net.sgd_steps
+
+        def counted(*args, real=real, key=len(histories), **kw):
+            calls[key] = calls.get(key, 0) + 1
+            return real(*args, **kw)
+
+        net.sgd_steps = counted
+        h = History()
+        for snap in train(TrainConfig(epochs=2, seed=5, progress_every=every), small, controls, network=net,
+                          schedule={150: [("eta", 1.0)]}):
+            h.add(snap)
+        histories.append(h)
+    assert calls[2] == 200 and calls[0] < 200 // 2    # one mini-batch per call vs chunks
+    numbers = [[e.numbers() for e in h.epochs] for h in histories]
+    assert numbers[0] == numbers[1] == numbers[2]
+    assert [(c.step, c.new) for c in histories[0].changes] == [(150, 1.0)]
+
+
+def test_numba_is_imported_at_the_first_mini_batch_not_before():
+    code = ("import sys, numpy as np\n"
+            "from nnviz.core.network import Network\n"
+            "net = Network([6, 3, 2], seed=1)\n"
+            "data = net.prepare(np.eye(6)[:4], np.array([0, 1, 0, 1]))\n"
+            "print('numba' in sys.modules, bool(data._sparse))\n"
+            "net.sgd_steps(data, np.arange(4), 0, 2, 2, 1.0)\n"
+            "print('numba' in sys.modules)\n")
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True", "True"]

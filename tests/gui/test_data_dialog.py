@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from nnviz.core.download import DownloadCancelled
+from nnviz.core.download import NO_NETWORK, DownloadCancelled
 from nnviz.core.errors import DownloadError
 from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader
 
@@ -75,7 +75,7 @@ def test_closing_during_a_download_cancels_it(qtbot, make_window, switch):
 
 def test_a_failed_download_says_why_and_leaves_the_app_usable(qtbot, make_window, switch, small_data):
     def no_network(source, progress=None, cancel=None):
-        raise DownloadError("no network: use the bundled data or pass --data PATH")
+        raise DownloadError(NO_NETWORK)
 
     w = make_window(load=switch(no_network))
     with qtbot.waitSignal(w.loader.failed, timeout=TIMEOUT):
@@ -83,6 +83,7 @@ def test_a_failed_download_says_why_and_leaves_the_app_usable(qtbot, make_window
     box = w.error_box
     assert box is not None and box.isVisible()
     assert "no network" in box.text() and "full MNIST" in box.text()
+    assert "--data" not in box.text() and "File → Choose data… (Ctrl+D)" in box.text()  # the window's words
     box.accept()
     qtbot.waitUntil(lambda: w.error_box is None, timeout=TIMEOUT)
     assert w.data is small_data and w.data_action.isEnabled()

@@ -311,9 +311,11 @@ def test_settings_are_remembered(qtbot, make_window, _isolated_settings):
     assert w2.size() == saved
 
 
-def test_progress_is_sent_at_a_readable_rate_and_the_rest_as_curve_points(qtbot, window):
+def test_progress_is_sent_at_a_readable_rate_and_the_rest_as_curve_points(qtbot, window, monkeypatch):
     """The worker forwards at most ~20 progress snapshots a second; the running cost of the
-    others still reaches the cost curve, in order."""
+    others still reaches the cost curve, in order. (A long send interval makes the split
+    independent of the machine's speed: only the first snapshot is sent.)"""
+    monkeypatch.setattr("nnviz.gui.worker.PROGRESS_SEND_INTERVAL", 3600.0)
     w = window
     sent, batches = [], []
     w.controller.progressed.connect(sent.append)
@@ -328,3 +330,36 @@ def test_progress_is_sent_at_a_readable_rate_and_the_rest_as_curve_points(qtbot,
     # every sent snapshot and every batched point is on the curve (plus one point per epoch end)
     assert len(live_x) == len(sent) + len(points) + 6
     assert np.all(np.diff(live_x) > 0)   # in order along the epochs axis
+
+
+def test_a_layout_saved_on_another_screen_is_not_restored(qtbot, make_window, _isolated_settings):
+    """Geometry and dock sizes saved on another screen (size or scale), or that do not fit
+    this one, open as the defaults; the training settings are still restored."""
+    from nnviz.gui.app import open_settings
+
+    w = make_window(settings=open_settings())
+    w.panel.epochs.setValue(12)
+    w.resize(760, 560)
+    qtbot.waitUntil(lambda: w.size().height() == 560, timeout=TIMEOUT)
+    w.close()
+    s = open_settings()
+    screen = w.screen().availableGeometry()
+    assert s.value("window/screen") == f"{screen.width()}x{screen.height()}@1"
+    s.setValue("window/screen", "2560x1440@2")  # as if saved in a HiDPI session
+    s.sync()
+    w2 = make_window(settings=open_settings(), wait_ready=False)
+    assert not w2.restored_geometry and w2.panel.epochs.value() == 12
+    w2.close()
+
+    w3 = make_window(settings=open_settings())
+    w3.setGeometry(0, 0, screen.width() + 200, screen.height() + 100)  # bigger than the screen
+    w3.close()
+    w4 = make_window(settings=open_settings(), wait_ready=False)
+    assert not w4.restored_geometry
+    w4.close()
+
+    w5 = make_window(settings=open_settings())
+    w5.setGeometry(10, 10, 700, 500)
+    w5.close()
+    w6 = make_window(settings=open_settings(), wait_ready=False)
+    assert w6.restored_geometry and w6.size().width() == 700

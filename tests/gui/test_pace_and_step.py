@@ -36,6 +36,7 @@ def test_speed_texts():
     assert speed_text(1, 10) == "1 mini-batch/s · 10 digits/s"
     assert speed_text(5, 10) == "5 mini-batches/s · 50 digits/s"
     assert speed_text(2000, 10) == "20,000 digits/s"
+    assert speed_text(5, 10, compact=True) == "5 mini-batches/s"
 
 
 def test_the_speed_control_changes_the_rate_while_running(qtbot, window):
@@ -91,6 +92,7 @@ def test_at_a_slow_pace_the_step_tab_shows_every_step(qtbot, window):
     v = w.step_view
     qtbot.waitUntil(lambda: v.shown >= 2, timeout=TIMEOUT)
     w.controller.pause()
+    v.render()            # a record may have arrived since the last frame
     r = v.record
     assert v.thumbs_shown == r.m == 10
     assert v.cost_before.text() == f"{r.cost_before:.4f}" and v.cost_after.text() == f"{r.cost_after:.4f}"
@@ -132,3 +134,22 @@ def test_the_speed_is_remembered(qtbot, make_window):
     w2.close()
     w3 = make_window(settings=open_settings(), speed=REMEMBERED, wait_ready=False)
     assert w3.speed is None
+
+
+def test_the_step_view_exports_as_png_and_svg(qtbot, window, tmp_path):
+    w = window
+    qtbot.keyClick(w, Qt.Key_N)
+    qtbot.waitUntil(lambda: w.step_view.shown >= 1, timeout=TIMEOUT)
+    for name in ("step.png", "step.svg"):
+        assert w.exports.export_figure("step", tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 5_000
+
+
+def test_m_goes_to_max_and_back(qtbot, window):
+    w = window
+    w.set_speed(20)
+    w.panel.epochs.setFocus()          # keys act whatever has focus
+    qtbot.keyClick(w.panel.epochs, Qt.Key_M)
+    assert w.speed is None and w.controller.controls.speed is None and w.max_speed_action.isChecked()
+    qtbot.keyClick(w, Qt.Key_M)
+    assert w.speed == 20 and w.controller.controls.speed == 200 and not w.max_speed_action.isChecked()

@@ -18,10 +18,19 @@ def _pen(curve):
     return pen.color().name().lower(), pen.widthF()
 
 
+def _legend_sizes(w):
+    import pyqtgraph as pg
+
+    return sorted((round(item.boundingRect().width()), round(item.boundingRect().height()))
+                  for view in w.findChildren(pg.GraphicsView) for item in view.scene().items()
+                  if isinstance(item, pg.LegendItem))
+
+
 def test_presentation_mode_enlarges_recolours_and_restores(qtbot, window):
     w = window
     p = w.presenter
     w.render_views()
+    before_legends = _legend_sizes(w)
     before_pen = _pen(w.accuracy.test_curve)
     before_axes = axis_font_pixels(w)
     before_sheet = w.styleSheet()
@@ -48,6 +57,7 @@ def test_presentation_mode_enlarges_recolours_and_restores(qtbot, window):
     assert not p.active and not p.toggle_action.isChecked()
     qtbot.waitUntil(lambda: not w.isFullScreen(), timeout=TIMEOUT)
     assert axis_font_pixels(w) == before_axes
+    assert _legend_sizes(w) == before_legends  # the legends' spacing too
     assert _pen(w.accuracy.test_curve) == before_pen
     assert w.styleSheet() == before_sheet
     assert w.controls_dock.isVisible() and w.menuBar().isVisible()
@@ -86,10 +96,11 @@ def test_items_created_while_presenting_are_restyled_and_restored(qtbot, window)
     with qtbot.waitSignal(w.controller.settingChanged, timeout=TIMEOUT):
         w.panel.cost.setCurrentIndex(w.panel.cost.findData("cross-entropy"))
         w.step()
+    w.render_views()  # markers are drawn (merged with their neighbours) at the next frame
     marker = w.accuracy.markers[-1]
-    assert marker.pen.color().name().lower() == style.ETA_MARK  # drawn in the normal style ...
-    p.restyle()  # ... until the next rescan (every second while presenting)
-    assert marker.pen.color().name().lower() == OKABE_ITO["reddish purple"].lower()
+    # drawn in the normal style, then restyled by the next rescan (every second while presenting)
+    qtbot.waitUntil(lambda: marker.pen.color().name().lower() == OKABE_ITO["reddish purple"].lower(),
+                    timeout=TIMEOUT)
     p.leave()
     assert marker.pen.color().name().lower() == style.ETA_MARK
 

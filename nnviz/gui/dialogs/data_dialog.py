@@ -26,13 +26,21 @@ from PySide6.QtWidgets import (
 )
 
 from nnviz.core.data import load_dataset
-from nnviz.core.download import DownloadCancelled
+from nnviz.core.download import NO_NETWORK, DownloadCancelled
 from nnviz.core.errors import NnvizError
 
 log = logging.getLogger(__name__)
 
 Loader = Callable[..., Any]  # load_dataset(source, progress=, cancel=) -> Dataset
 PROGRESS_INTERVAL = 0.05     # seconds between progress signals from a download
+# the core's words name a command-line flag; in the window, say where to click
+GUI_NO_NETWORK = ("there is no network connection. Choose a copy of MNIST on this computer "
+                  "with File → Choose data… (Ctrl+D), or keep the bundled digits")
+
+
+def in_gui_words(message: str) -> str:
+    """A loading error as the window says it."""
+    return message.replace(NO_NETWORK, GUI_NO_NETWORK)
 
 
 def describe_source(source: str) -> str:
@@ -76,7 +84,7 @@ class DataLoadWorker(QObject):
             if self.cancel.is_set():
                 self.cancelled.emit()
             else:
-                self.failed.emit(str(e))
+                self.failed.emit(in_gui_words(str(e)))
         except Exception as e:  # a bug, or e.g. MemoryError: say so, keep the app alive
             log.exception("loading %s failed", self.source)
             self.failed.emit(f"loading {self.source} failed: {type(e).__name__}: {e}")
@@ -143,8 +151,9 @@ class DataLoader(QObject):
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.quit()
-            if not thread.wait(10000):  # pragma: no cover
-                log.error("the data thread did not stop within 10 s")
+            if not thread.wait(10000):  # a starved machine, or a load that ignores cancel
+                log.error("the data thread did not stop within 10 s; waiting for it")
+                thread.wait()  # a QThread destroyed while running aborts the whole process
             self._worker = None
             self.busyChanged.emit(False)
 

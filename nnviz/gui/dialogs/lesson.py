@@ -163,6 +163,8 @@ class Lesson(QObject):
     def play(self, recipe: Recipe, pause_scale: float = 1.0) -> LessonPlayer:
         if self.player is not None:
             self.player.stop()
+        else:  # the user's own settings, remembered before the first lesson replaces them
+            self.window.save_train_settings()
         self.player = LessonPlayer(self.window, recipe, pause_scale=pause_scale)
         self.player.start()
         return self.player

@@ -12,15 +12,14 @@ import dataclasses
 import logging
 import math
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
-from nnviz.core.errors import DataError, NnvizError
-from nnviz.core.history import load_network, save_network
+from nnviz.core.errors import NnvizError
+from nnviz.core.history import load_changes, load_network, save_network
 from nnviz.core.training import EpochSnapshot, TrainConfig, build_network, check_data_fits
 from nnviz.gui.widgets import ask_save_path
 
@@ -52,19 +51,6 @@ def row_snapshot(row: dict) -> EpochSnapshot:
         training_cost=_num(row, "training_cost"), test_cost=_num(row, "test_cost"),
         seconds=_num(row, "seconds", 0.0), eta=_num(row, "eta"), cost=str(row.get("cost", "")), step=0,
         weights=(), biases=())
-
-
-def _check_zip(path: str | os.PathLike) -> None:
-    """DataError unless ``path`` opens as a zip file (np.load leaks its file handle when a
-    truncated .npz fails inside it, so that case is caught here first)."""
-    name = Path(path).name
-    if not Path(path).is_file():
-        raise DataError(f"no such file: {path}")
-    try:
-        with zipfile.ZipFile(path) as z:
-            z.namelist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise DataError(f"{name} is not a saved nnviz network (or it is truncated): {e}") from None
 
 
 class NetworkFiles:
@@ -125,7 +111,6 @@ class NetworkFiles:
             w.show_error("Could not open the network", "Wait until the data is loaded, then try again.")
             return False
         try:
-            _check_zip(path)
             net, saved, rows = load_network(path)
             check_data_fits(tuple(net.sizes), w.data)
         except NnvizError as e:
@@ -161,6 +146,13 @@ class NetworkFiles:
         if not w.prepare_run(config, start=start, earlier=earlier, why=f"Opening {name}"):
             return False
         undo_note = " Ctrl+Z brings back the run it replaced." if w.undo_stack.count() > undoable else ""
+        if done > 0:
+            w.heatmaps.forget_baseline()  # its epoch-0 weights are not in the file
+        for change in load_changes(path):  # its eta and cost markers, as when it was trained
+            if change.position <= done:
+                w.history.add(change)
+                w.accuracy.add_change(change)
+                w.cost.add_change(change)
         tab = getattr(w, "network_tab", None)
         if tab is not None:   # the neuron editor's edits saved with the network, laid over it again
             tab.view.set_edits(saved.get("edits") or [])

@@ -253,6 +253,13 @@ class DrawView(QWidget):
         self.weights_note = QLabel("")
         self.weights_note.setObjectName("caption")
 
+        # texts that change while drawing must not re-lay out the tab (the pad would jump
+        # under the pen): they get a fixed height and take no width of their own
+        _steady(self.pad_note, 1)
+        _steady(self.answer_note, 2)
+        _steady(self.weights_note, 2)
+        self.answer.setFixedWidth(self.answer.fontMetrics().horizontalAdvance("88") + 8)
+
         caption = QLabel(CAPTION)
         caption.setObjectName("caption")
         caption.setWordWrap(True)
@@ -370,6 +377,15 @@ class DrawView(QWidget):
     @property
     def prediction(self) -> int | None:
         return None if self.output is None else int(np.argmax(self.output))
+
+
+def _steady(label: QLabel, lines: int) -> None:
+    """Give ``label`` room for ``lines`` lines of wrapped text and no say in the layout's widths."""
+    label.ensurePolished()  # the stylesheet's font
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+    label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
+    label.setAlignment(label.alignment() | Qt.AlignTop)
 
 
 def _grey_lut(colour: str = "#ffffff") -> np.ndarray:

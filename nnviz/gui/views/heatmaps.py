@@ -127,7 +127,7 @@ class HeatmapView(QWidget):
     def set_weights(self, weights: tuple[np.ndarray, ...]) -> None:
         """``weights[0]``: ``(hidden, 784)``; ``weights[1]`` (optional): ``(next, hidden)``."""
         self._weights = weights
-        if self._reference is None or self._reference.shape != weights[0].shape:
+        if not self._no_baseline and (self._reference is None or self._reference.shape != weights[0].shape):
             self._reference = weights[0]
         self.dirty = True
 
@@ -138,7 +138,17 @@ class HeatmapView(QWidget):
     def clear(self) -> None:
         self._weights = None
         self._reference = None
+        self._no_baseline = False
         self._shown = -1
+        self.dirty = True
+
+    _no_baseline = False
+
+    def forget_baseline(self) -> None:
+        """The run has no epoch-0 weights (an opened network): 'change since epoch 0' then
+        shows the weights themselves, and says so, rather than blank tiles."""
+        self._no_baseline = True
+        self._reference = None
         self.dirty = True
 
     def render(self) -> None:
@@ -166,6 +176,7 @@ class HeatmapView(QWidget):
             self._pinned = min(self._pinned, n - 1)
         if self.mode.currentData() == "change" and self._reference is not None:
             w0 = w0 - self._reference
+        self._update_caption()
         self._mosaic = tile_mosaic(w0, gap=GAP, out=self._mosaic)
         level = symmetric_level(w0)
         self.image.setImage(self._mosaic, autoLevels=False, levels=(-level, level))
@@ -179,9 +190,19 @@ class HeatmapView(QWidget):
 
     # ---------------------------------------------------------------- neuron inspector
     def _on_mode_currentIndexChanged(self, _index: int) -> None:
-        self.caption_label.setText(self.captions[self.mode.currentData()])
+        self._update_caption()
         self.dirty = True
         self.render()
+
+    NO_BASELINE = ("This network was opened from a file, which holds no epoch-0 weights to compare with: "
+                   "each tile shows the neuron's 784 incoming weights themselves (red: the pixel switches "
+                   "the neuron on, blue: off).")
+
+    def _update_caption(self) -> None:
+        mode = self.mode.currentData()
+        text = self.NO_BASELINE if mode == "change" and self._no_baseline else self.captions[mode]
+        if self.caption_label.text() != text:
+            self.caption_label.setText(text)
 
     def select_neuron(self, j: int) -> None:
         """Pin neuron ``j`` (-1: none) in the bar chart."""

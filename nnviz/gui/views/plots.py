@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QSizePolicy
 
 from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged
 from nnviz.gui import style
@@ -74,6 +74,68 @@ def _plot_widget(left: str) -> pg.PlotWidget:
     return w
 
 
+LEGEND_TEXT_SIZE = "10pt"  # as the axes' text: readable in the window and in exported figures
+
+
+class LegendRow(pg.LegendItem):
+    """A one-line legend in the plot's title row: above the data, so never over it, and
+    part of the plot item (exported figures keep it)."""
+
+    def __init__(self, plot: pg.PlotItem, columns: int = 8) -> None:
+        self._plot = None
+        super().__init__(colCount=columns, horSpacing=6, verSpacing=0, labelTextColor=style.TEXT,
+                         labelTextSize=LEGEND_TEXT_SIZE)
+        self._plot = plot
+        # a legend floating over a plot ignores the view's scale; one in the layout scales
+        # with the figure (an exported PNG is drawn at twice the size)
+        self.setFlag(self.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.layout.setContentsMargins(0, 0, 0, 0)
+        plot.layout.removeItem(plot.titleLabel)  # nnviz's plots have no title: the caption above says it
+        plot.titleLabel.hide()
+        plot.layout.addItem(self, 0, 1)
+        plot.layout.setAlignment(self, Qt.AlignRight | Qt.AlignVCenter)
+        # the row is as tall as the legend's text (which presentation mode enlarges), no taller
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        plot.layout.setRowStretchFactor(0, 0)
+        plot.layout.setRowMinimumHeight(0, 0)
+        plot.layout.setRowMaximumHeight(0, 10_000)
+        plot.legend = self
+        self.updateSize()
+
+    def updateSize(self) -> None:
+        if self._plot is None:  # during LegendItem.__init__
+            return
+        self.layout.invalidate()
+        self.updateGeometry()
+
+    def paint(self, p, *args) -> None:  # no frame, no box: it is not over anything
+        pass
+
+
+def reference_sample(pen) -> pg.PlotDataItem:
+    """A curve never drawn, standing for a reference line in a legend."""
+    return pg.PlotDataItem([], [], pen=pen)
+
+
+MARKER_GAP = 8  # px kept between a change marker's label and the next marker
+
+
+def _merged_label(changes: list[SettingChanged]) -> str:
+    """One label for changes close together: 'η = 6.75', 'η 3 → 6.75, 4 changes'..."""
+    etas = [c for c in changes if c.name == "eta"]
+    costs = [c for c in changes if c.name != "eta"]
+    parts = []
+    if len(etas) == 1:
+        parts.append(f"η = {etas[0].new:g}")
+    elif etas:
+        parts.append(f"η {etas[0].old:g} → {etas[-1].new:g}")
+    if costs:
+        parts.insert(0 if changes[0] is costs[0] else len(parts), f"{costs[-1].new} cost")
+    if len(changes) > 1:
+        parts.append(f"{len(changes)} changes")
+    return ", ".join(parts)
+
+
 class _EpochPlot:
     """What the two plots share: an epochs x axis, the target-epochs range and
     vertical markers where eta (or the cost) was changed live."""
@@ -82,7 +144,11 @@ class _EpochPlot:
         self.widget = widget
         self.plot = widget.getPlotItem()
         self.plot.enableAutoRange(x=False, y=False)  # ranges are set by the plots, rarely
-        self.markers: list[pg.InfiniteLine] = []
+        self.markers: list[pg.InfiniteLine] = []  # one per group of changes close together
+        self.changes: list[SettingChanged] = []
+        self._marker_layout: tuple | None = None
+        self._measure = QGraphicsTextItem()  # measures marker labels before they are drawn
+        self.plot.getViewBox().sigResized.connect(self._on_view_resized)
         self._target = 1
         self._x_max = 0.0
         self._range: tuple[float, float] | None = None
@@ -93,20 +159,71 @@ class _EpochPlot:
         self.dirty = True
 
     def add_change(self, change: SettingChanged) -> None:
-        """A vertical line at ``change.position`` labelled with the new value."""
-        text = f"η = {change.new:g}" if change.name == "eta" else f"{change.new} cost"
-        line = pg.InfiniteLine(
-            pos=change.position, angle=90, movable=False, pen=_pen(style.ETA_MARK, 1.5, 200, dash=True),
-            label=text, labelOpts={"position": 0.93, "color": style.ETA_MARK, "anchors": [(0, 1), (0, 1)],
-                                   "fill": pg.mkBrush(29, 31, 36, 200)})
-        line.setZValue(-5)
-        self.plot.addItem(line)
-        self.markers.append(line)
+        """Mark ``change`` with a vertical line labelled with the new value (drawn at the
+        next render, merged with the changes next to it)."""
+        self.changes.append(change)
+        self.dirty = True
 
     def clear_markers(self) -> None:
         for line in self.markers:
             self.plot.removeItem(line)
         self.markers.clear()
+        self.changes.clear()
+        self._marker_layout = None
+
+    def _on_view_resized(self) -> None:
+        self.dirty = True
+
+    def _label_width(self, text: str) -> float:
+        if self.markers:
+            self._measure.setFont(self.markers[0].label.textItem.font())
+        self._measure.setPlainText(text)
+        return self._measure.boundingRect().width()
+
+    def layout_markers(self) -> None:
+        """One line per group of changes whose labels would touch: a change joins the group
+        before it when its line falls under that group's label. Labels hang inside the
+        top of the view, to the right of their line (to the left near the right edge)."""
+        vb = self.plot.getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        width = vb.width()
+        font = self.markers[0].label.textItem.font() if self.markers else None
+        key = (len(self.changes), x0, x1, round(width), font and (font.pixelSize(), font.pointSizeF()))
+        if key == self._marker_layout:
+            return
+        self._marker_layout = key
+        px = width / (x1 - x0) if x1 > x0 and width > 0 else 0.0
+        groups: list[list[SettingChanged]] = []
+        for c in self.changes:
+            if groups and (c.position - groups[-1][0].position) * px < (
+                    self._label_width(_merged_label(groups[-1])) + MARKER_GAP):
+                groups[-1].append(c)
+            else:
+                groups.append([c])
+        while len(self.markers) > len(groups):
+            self.plot.removeItem(self.markers.pop())
+        while len(self.markers) < len(groups):
+            line = pg.InfiniteLine(
+                angle=90, movable=False, pen=_pen(style.ETA_MARK, 1.5, 200, dash=True), label="",
+                labelOpts={"position": 0.98, "color": style.ETA_MARK, "anchors": [(0, 0), (0, 0)],
+                           "fill": pg.mkBrush(29, 31, 36, 200)})
+            line.setZValue(-5)
+            self.plot.addItem(line)
+            self.markers.append(line)
+        for line, group in zip(self.markers, groups):
+            text = _merged_label(group)
+            x = group[0].position
+            line.setPos(x)
+            line.changes = group
+            line.setToolTip("\n".join(_merged_label([c]) + f" (epoch {c.epoch + 1}, mini-batch {c.batch + 1})"
+                                      for c in group))
+            near_right = (x1 - x) * px < self._label_width(text) + 4
+            anchor = (1, 0) if near_right else (0, 0)
+            if line.label.anchors[0] != anchor:
+                line.label.anchors = [anchor, anchor]
+            if line.label.format != text:
+                line.label.setFormat(text)
+            line.label.updatePosition()
 
     def _update_x_range(self, x_max: float) -> None:
         hi = max(float(self._target), x_max)
@@ -128,15 +245,16 @@ class AccuracyPlot(_EpochPlot):
         p.setLimits(yMin=-6, yMax=106, xMin=-0.5)
         p.setYRange(0, 100, padding=0.05)
         p.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)], [(v, "") for v in range(10, 100, 20)]])
-        legend = p.addLegend(offset=(-10, -10), labelTextColor=style.TEXT, brush=pg.mkBrush(29, 31, 36, 210))
-        self.reference = pg.InfiniteLine(
-            pos=BOOK_ACCURACY, angle=0, movable=False, pen=_pen(style.TEXT, 1, 90, dash=True),
-            label="book: 95%", labelOpts={"position": 0.02, "color": style.MUTED, "anchors": [(0, 0), (0, 0)]})
-        p.addItem(self.reference)
+        legend = LegendRow(p)
+        book_pen = _pen(style.TEXT, 1, 90, dash=True)
+        self.reference = pg.InfiniteLine(pos=BOOK_ACCURACY, angle=0, movable=False, pen=book_pen)
+        p.addItem(self.reference)  # named in the legend, not by a label over the curve
         self.test_curve = p.plot([], [], pen=_pen(style.ACCENT, 2.5), symbol="o", symbolSize=6,
                                  symbolBrush=style.ACCENT, symbolPen=None, name="test")
         self.validation_curve = p.plot([], [], pen=_pen(style.VALIDATION, 2), symbol="s", symbolSize=5,
                                        symbolBrush=style.VALIDATION, symbolPen=None, name="validation")
+        self.reference_sample = reference_sample(book_pen)
+        legend.addItem(self.reference_sample, f"book: {BOOK_ACCURACY:g}%")
         self.legend = legend
         legend.removeItem(self.validation_curve)  # shown only when the data has a validation set
         self._has_validation = False
@@ -171,6 +289,7 @@ class AccuracyPlot(_EpochPlot):
                 self.legend.removeItem(self.validation_curve)
         x_max = float(self.test.x[-1]) if self.test.n else 0.0
         self._update_x_range(x_max)
+        self.layout_markers()
 
 
 class CostPlot(_EpochPlot):
@@ -187,7 +306,7 @@ class CostPlot(_EpochPlot):
         self._epochs_seen = 0
         self._epochs_drawn = -1
         p.setLimits(xMin=-0.5)
-        p.addLegend(offset=(-10, 10), labelTextColor=style.TEXT, brush=pg.mkBrush(29, 31, 36, 210))
+        self.legend = LegendRow(p)
         self.live_curve = p.plot([], [], pen=_pen(style.COST, 1.5, 150), name="within epoch")
         self.epoch_curve = p.plot([], [], pen=_pen(style.COST, 2.5), symbol="o", symbolSize=6,
                                   symbolBrush=style.COST, symbolPen=None, name="per epoch")
@@ -251,3 +370,4 @@ class CostPlot(_EpochPlot):
         x = self.live.x
         x_max = float(np.nanmax(x)) if self.live.n and np.isfinite(x).any() else 0.0
         self._update_x_range(x_max)
+        self.layout_markers()

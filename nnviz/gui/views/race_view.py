@@ -42,7 +42,7 @@ from nnviz.core.race import BOOK_ETAS, MAX_LANES, MIN_LANES, Race, race_configs
 from nnviz.core.training import EpochSnapshot, TrainConfig, check_eta
 from nnviz.gui import style
 from nnviz.gui.views.mosaic import symmetric_level, tile_mosaic
-from nnviz.gui.views.plots import BOOK_ACCURACY, Series, _pen, _plot_widget
+from nnviz.gui.views.plots import BOOK_ACCURACY, LegendRow, Series, _pen, _plot_widget, reference_sample
 from nnviz.gui.widgets import captioned
 
 log = logging.getLogger(__name__)
@@ -222,8 +222,9 @@ class RaceController(QObject):
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.quit()
-            if not thread.wait(5000):  # pragma: no cover - a bug: a lane ignored stop
-                log.error("the race thread did not stop within 5 s")
+            if not thread.wait(5000):  # a starved machine, or a lane ignoring stop
+                log.error("the race thread did not stop within 5 s; waiting for it")
+                thread.wait()  # a QThread destroyed while running aborts the whole process
 
     @Slot()
     def _on_finished(self) -> None:
@@ -246,20 +247,28 @@ class RaceAccuracyPlot:
         p.setLimits(yMin=-6, yMax=106, xMin=-0.5)
         p.setYRange(0, 100, padding=0.05)
         p.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)], [(v, "") for v in range(10, 100, 20)]])
-        self.legend = p.addLegend(offset=(-10, -45), labelTextColor=style.TEXT, brush=pg.mkBrush(29, 31, 36, 210))
-        self.reference = pg.InfiniteLine(
-            pos=BOOK_ACCURACY, angle=0, movable=False, pen=_pen(style.TEXT, 1, 90, dash=True),
-            label="book: 95%", labelOpts={"position": 0.02, "color": style.MUTED, "anchors": [(0, 0), (0, 0)]})
+        self.legend = LegendRow(p)  # above the plot: never over the curves
+        book_pen = _pen(style.TEXT, 1, 90, dash=True)
+        self.reference = pg.InfiniteLine(pos=BOOK_ACCURACY, angle=0, movable=False, pen=book_pen)
         p.addItem(self.reference)
+        self.reference_sample = reference_sample(book_pen)
+        self.legend.addItem(self.reference_sample, f"book: {BOOK_ACCURACY:g}%")
         self.curves: list[pg.PlotDataItem] = []
         self.series: list[Series] = []
         self._target = 1
+        self.set_target_epochs(1)
         self.dirty = True
+
+    def set_target_epochs(self, epochs: int) -> None:
+        """The x axis spans the planned epochs (before a race too)."""
+        self._target = max(1, int(epochs))
+        self.plot.setXRange(0, self._target, padding=0.02)
 
     def set_lanes(self, labels: Sequence[str], epochs: int) -> None:
         for c in self.curves:
             self.plot.removeItem(c)
             self.legend.removeItem(c)
+        self.legend.removeItem(self.reference_sample)
         self.curves, self.series = [], []
         for i, label in enumerate(labels):
             colour = LANE_COLOURS[i % len(LANE_COLOURS)]
@@ -267,8 +276,8 @@ class RaceAccuracyPlot:
                                    symbolSize=7, symbolBrush=colour, symbolPen=None, name=label)
             self.curves.append(curve)
             self.series.append(Series())
-        self._target = max(1, int(epochs))
-        self.plot.setXRange(0, self._target, padding=0.02)
+        self.legend.addItem(self.reference_sample, f"book: {BOOK_ACCURACY:g}%")
+        self.set_target_epochs(epochs)
         self.dirty = True
 
     def add(self, lane: int, snap: EpochSnapshot) -> None:
@@ -416,6 +425,8 @@ class RaceView(QWidget):
         bar.addWidget(self.start_button)
 
         self.accuracy = RaceAccuracyPlot()
+        self.accuracy.set_target_epochs(self.epochs.value())
+        self.epochs.valueChanged.connect(self._on_epochs_valueChanged)
         self.heatmaps = RaceHeatmaps()
         self.status = QLabel("Press Start race.")
         self.status.setObjectName("caption")
@@ -571,6 +582,10 @@ class RaceView(QWidget):
                 text += f" {label} stopped: {err}."
         self.status.setText(text)
         self.raceFinished.emit()
+
+    def _on_epochs_valueChanged(self, epochs: int) -> None:
+        if not self.results or not any(self.results):  # a finished race keeps its own axis
+            self.accuracy.set_target_epochs(epochs)
 
     def _on_vary_currentIndexChanged(self, _index: int) -> None:
         _label, default, tip = VARY[self.vary.currentData()]

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from nnviz.core.analysis import SATURATION_EXPLAINED, SATURATION_THRESHOLD, Saturation, saturation_caption
 from nnviz.gui import style
-from nnviz.gui.views.plots import _pen
+from nnviz.gui.views.plots import LegendRow, _pen
 
 CAPTION = (
     f"Top: the share of weighted inputs z (over a fixed sample of 1,000 test digits) where σ′(z) < "
@@ -54,16 +54,14 @@ class SaturationView(QWidget):
         self.share_plot.setYRange(0, 100, padding=0.04)
         self.share_plot.enableAutoRange(y=False)
         self.delta_plot.setLogMode(y=True)
-        legend = self.share_plot.addLegend(offset=(-10, -10), labelTextColor=style.TEXT,
-                                           brush=pg.mkBrush(29, 31, 36, 210))
+        legend = LegendRow(self.share_plot)  # above the plots: never over the curves
         self.hidden_curve = self.share_plot.plot([], [], pen=_pen(style.ACCENT, 2.5), symbol="o", symbolSize=5,
                                                  symbolBrush=style.ACCENT, symbolPen=None, name="hidden neurons")
         self.output_curve = self.share_plot.plot([], [], pen=_pen(style.VALIDATION, 2.5), symbol="s",
                                                  symbolSize=5, symbolBrush=style.VALIDATION, symbolPen=None,
                                                  name="output neurons")
         self.legend = legend
-        self.delta_legend = self.delta_plot.addLegend(offset=(-10, 8), labelTextColor=style.TEXT,
-                                                      brush=pg.mkBrush(29, 31, 36, 210))
+        self.delta_legend = LegendRow(self.delta_plot)
         self.delta_curves: list[pg.PlotDataItem] = []
         self.cursors = []
         for p in (self.share_plot, self.delta_plot):
@@ -89,20 +87,29 @@ class SaturationView(QWidget):
         layout.addWidget(caption)
 
     def set_series(self, epochs, series: list[Saturation], cursor: float | None = None,
-                   target_epochs: int = 1) -> None:
+                   target_epochs: int | None = None) -> None:
         """Per-epoch :class:`Saturation` numbers (``epochs[i]`` -> ``series[i]``); the
         cursor (a rewound epoch, or None) picks the one summed up under the plots."""
         self._epochs = np.asarray(epochs, dtype=np.float64)
         self._series = list(series)
         self.cursor_epoch = cursor
-        self._target = max(1, int(target_epochs))
+        if target_epochs is not None:
+            self._target = max(1, int(target_epochs))
         self.dirty = True
+
+    def set_target_epochs(self, epochs: int) -> None:
+        """The x axis spans the planned epochs (a preset's 30, say), data or not."""
+        if max(1, int(epochs)) != self._target:
+            self._target = max(1, int(epochs))
+            self.dirty = True
 
     def render(self) -> None:
         if not self.dirty:
             return
         self.dirty = False
         x, s = self._epochs, self._series
+        hi = max(float(self._target), float(x.max()) if x.size else 1.0)
+        self.share_plot.setXRange(0, hi, padding=0.02)
         if not s:
             self.hidden_curve.setData([], [])
             self.output_curve.setData([], [])
@@ -131,8 +138,6 @@ class SaturationView(QWidget):
             self._legend_layers = layers
             self._relabel_legend(layers)
         self._set_log_ticks()
-        hi = max(float(self._target), float(x.max()) if x.size else 1.0)
-        self.share_plot.setXRange(0, hi, padding=0.02)
         i = len(s) - 1
         if self.cursor_epoch is not None:
             i = int(np.argmin(np.abs(x - self.cursor_epoch)))

@@ -17,27 +17,28 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePol
 from nnviz.core.training import StepRecord
 from nnviz.gui import style
 from nnviz.gui.views.mosaic import TILE, symmetric_level, tile_mosaic
+from nnviz.gui.widgets import image_box
 
 MAX_THUMBS = 20        # digits shown of a mini-batch (the rest are counted)
-THUMB_PX = 56          # a 28x28 digit drawn at twice its size
+THUMB_PX = 56          # a 28x28 digit drawn at twice its size ...
+SMALL_THUMB_PX = 40    # ... or smaller where ten of them would not fit side by side
 FORMULA = ("w → w′ = w − (η/m) Σₓ ∂Cₓ/∂w,   b → b′ = b − (η/m) Σₓ ∂Cₓ/∂b"
            "   (the book's eqs. 20–21)")
-CAPTION = ("One step of stochastic gradient descent: the network looked at these m training digits "
-           "(its answers before the step under each; red ones were wrong), averaged the gradient of "
-           "the cost over them, and moved every weight a little downhill. Left mosaic: how much this "
-           "one step changed each hidden neuron's 784 incoming weights (red: more on, blue: more off), "
-           "in the same layout as the heatmaps; right: the weights after the step (as the heatmaps show "
-           "them: their change since training began, or the weights themselves).")
+CAPTION = ("The network looked at these m training digits (under each: its label → the network's answer "
+           "before the step; red: wrong), averaged the gradient of the cost over them and moved every "
+           "weight a little downhill. Left: what this one step changed in each hidden neuron's 784 "
+           "incoming weights (red: more on, blue: more off); right: the weights after it, as the "
+           "heatmaps show them.")
 WAITING = ("Press N to train one mini-batch and see it here, or slow the Speed down to "
            "5 mini-batches a second or less ( [ ).")
 
 
-def _pixmap(image: np.ndarray) -> QPixmap:
-    """A 28x28 digit (0..1, white on black) as a THUMB_PX pixmap."""
+def _pixmap(image: np.ndarray, px: int = THUMB_PX) -> QPixmap:
+    """A 28x28 digit (0..1, white on black) as a ``px`` pixmap."""
     a = np.ascontiguousarray(np.clip(np.asarray(image, dtype=np.float64).reshape(TILE) * 255, 0, 255)
                              .astype(np.uint8))
     q = QImage(a.data, TILE[1], TILE[0], TILE[1], QImage.Format_Grayscale8).copy()
-    return QPixmap.fromImage(q).scaled(THUMB_PX, THUMB_PX, Qt.IgnoreAspectRatio, Qt.FastTransformation)
+    return QPixmap.fromImage(q).scaled(px, px, Qt.IgnoreAspectRatio, Qt.FastTransformation)
 
 
 class Thumb(QFrame):
@@ -46,7 +47,9 @@ class Thumb(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("thumb")
+        self._digit: np.ndarray | None = None
         self.image = QLabel()
+        self.px = THUMB_PX
         self.image.setFixedSize(THUMB_PX, THUMB_PX)
         self.text = QLabel()
         self.text.setAlignment(Qt.AlignCenter)
@@ -57,8 +60,16 @@ class Thumb(QFrame):
         layout.addWidget(self.text)
         self.wrong = False
 
+    def set_size(self, px: int) -> None:
+        if px != self.px:
+            self.px = px
+            self.image.setFixedSize(px, px)
+            if self._digit is not None:
+                self.image.setPixmap(_pixmap(self._digit, px))
+
     def show_digit(self, image: np.ndarray, label: int, answer: int) -> None:
-        self.image.setPixmap(_pixmap(image))
+        self._digit = image
+        self.image.setPixmap(_pixmap(image, self.px))
         self.wrong = answer != label
         colour = style.ERROR if self.wrong else style.MUTED
         mark = "✗" if self.wrong else "✓"
@@ -97,15 +108,17 @@ class StepView(QWidget):
         self.grid.setHorizontalSpacing(4)
         self.grid.setVerticalSpacing(2)
         self.thumbs: list[Thumb] = []
-        for i in range(MAX_THUMBS):
+        self.columns = 0
+        for _ in range(MAX_THUMBS):
             t = Thumb()
             t.hide()
-            self.grid.addWidget(t, i // 10, i % 10)
             self.thumbs.append(t)
+        self._lay_out_thumbs(10)
         self.more = QLabel("")
         self.more.setObjectName("caption")
         self.summary = QLabel("")
         self.summary.setObjectName("caption")
+        self.summary.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
 
         # the cost of this mini-batch, before and after
         self.cost_before = QLabel("–")
@@ -117,42 +130,46 @@ class StepView(QWidget):
         costs = QFrame()
         costs.setObjectName("card")
         cl = QGridLayout(costs)
-        cl.setContentsMargins(10, 6, 10, 6)
-        titles = (QLabel("cost before"), QLabel("cost after"))
-        for i, t in enumerate(titles):
+        cl.setContentsMargins(10, 4, 10, 4)
+        cl.setHorizontalSpacing(10)
+        cl.setVerticalSpacing(0)
+        for i, text in ((0, "cost before"), (2, "cost after")):
+            t = QLabel(text)
             t.setObjectName("cardTitle")
             cl.addWidget(t, 0, i)
+        arrow = QLabel("→")
+        arrow.setObjectName("cardValue")
         cl.addWidget(self.cost_before, 1, 0)
-        cl.addWidget(self.cost_after, 1, 1)
-        cl.addWidget(self.cost_change, 2, 0, 1, 2)
+        cl.addWidget(arrow, 1, 1)
+        cl.addWidget(self.cost_after, 1, 2)
+        cl.addWidget(self.cost_change, 0, 3, 2, 1)
+        cl.setColumnStretch(3, 1)
         costs.setToolTip("The mean cost per digit of this mini-batch, before and after its step. "
                          "Gradient descent steps downhill, so it should fall; with a huge η the "
                          "step overshoots and it can rise.")
         costs.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+        self.costs = costs
 
         # the step on the hidden neurons' weights, and the weights after it
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        # (two graphics widgets side by side, stretched alike: the mosaics are the same size)
+        self.graphics_pair = [pg.GraphicsLayoutWidget(), pg.GraphicsLayoutWidget()]
         self.views, self.images, self.colorbars = [], [], []
         self.mosaic_titles = []
-        for col, (name, label) in enumerate((("step", "this step: −(η/m) Σ ∂C/∂w"),
-                                             ("weights", "weights after the step"))):
-            self.mosaic_titles.append(self.graphics.addLabel(label, row=0, col=2 * col, colspan=2, color=style.MUTED,
-                                                             size="10pt"))
-            view = self.graphics.addViewBox(row=1, col=2 * col)
-            view.setAspectLocked(True)
-            view.invertY(True)
-            view.setMouseEnabled(x=False, y=False)
-            view.setMenuEnabled(False)
-            image = pg.ImageItem(axisOrder="row-major")
-            view.addItem(image)
+        mosaics = QHBoxLayout()
+        mosaics.setSpacing(4)
+        for graphics, label in zip(self.graphics_pair, ("this step: −(η/m) Σ ∂C/∂w", "weights after the step")):
+            graphics.ci.setContentsMargins(2, 2, 2, 2)
+            self.mosaic_titles.append(graphics.addLabel(label, row=0, col=0, colspan=2, color=style.MUTED,
+                                                        size="10pt"))
+            view, image = image_box(graphics, row=1, col=0)
             bar = pg.ColorBarItem(values=(-1, 1), colorMap=style.HEATMAP_COLORMAP, interactive=False, width=12,
                                   colorMapMenu=False)
             bar.setImageItem(image)
-            self.graphics.addItem(bar, row=1, col=2 * col + 1)
+            graphics.addItem(bar, row=1, col=1)
             self.views.append(view)
             self.images.append(image)
             self.colorbars.append(bar)
+            mosaics.addWidget(graphics, 1)
         self.levels = [0.0, 0.0]
         self._mosaics: list[np.ndarray | None] = [None, None]
 
@@ -163,23 +180,37 @@ class StepView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.title)
         top.addWidget(self.where, 1)
-        batch_col = QVBoxLayout()
-        batch_col.addWidget(self.batch_box)
         tail = QHBoxLayout()
         tail.addWidget(self.summary, 1)
         tail.addWidget(self.more)
-        batch_col.addLayout(tail)
-        row = QHBoxLayout()
-        row.addLayout(batch_col, 3)
-        row.addWidget(costs, 1, Qt.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(6)
         layout.addLayout(top)
         layout.addWidget(self.formula)
-        layout.addLayout(row)
-        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.batch_box, 0, Qt.AlignLeft)
+        layout.addLayout(tail)
+        layout.addWidget(costs)
+        layout.addLayout(mosaics, 1)
         layout.addWidget(self.caption)
+
+    def _lay_out_thumbs(self, columns: int) -> None:
+        """The digits in rows of ``columns``."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for i, t in enumerate(self.thumbs):
+            self.grid.removeWidget(t)
+            self.grid.addWidget(t, i // columns, i % columns)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Ten digits a row, drawn smaller (or five a row) where the view is narrow."""
+        width = event.size().width() - 20
+        px = THUMB_PX if width >= 10 * (THUMB_PX + 16) else SMALL_THUMB_PX
+        for t in self.thumbs:
+            t.set_size(px)
+        self._lay_out_thumbs(10 if width >= 10 * (px + 16) else 5)
+        super().resizeEvent(event)
 
     # ---------------------------------------------------------------- data
     def set_record(self, record: StepRecord, reference: np.ndarray | None = None) -> None:
@@ -242,7 +273,7 @@ class StepView(QWidget):
         since = self.reference is not None and self.reference.shape == first_weights.shape
         if since:
             first_weights = first_weights - self.reference
-        self.mosaic_titles[1].setText("weights after the step: change since epoch 0" if since
+        self.mosaic_titles[1].setText("weights after it: change since epoch 0" if since
                                       else "weights after the step", color=style.MUTED, size="10pt")
         if first_step.shape[1] == TILE[0] * TILE[1]:
             for k, values in enumerate((first_step, first_weights)):
@@ -252,6 +283,11 @@ class StepView(QWidget):
                 if level != self.levels[k]:
                     self.levels[k] = level
                     self.colorbars[k].setLevels((-level, level))
+                    # the ends and 0 always labelled, also with presentation mode's large fonts
+                    half = level / 2
+                    self.colorbars[k].getAxis("right").setTicks(
+                        [[(-level, f"{-level:g}"), (0.0, "0"), (level, f"{level:g}")],
+                         [(-half, f"{-half:g}"), (half, f"{half:g}")]])
 
     def mosaic(self, which: int = 0) -> np.ndarray | None:
         """The step (0) or weights (1) mosaic last drawn."""

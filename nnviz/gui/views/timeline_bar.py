@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 from nnviz.core.timeline import Timeline
@@ -76,6 +76,24 @@ class TimelineBar(QWidget):
         layout.addWidget(self.live_button)
         layout.addWidget(self.continue_button)
         self.set_tooltip(self.TIP)
+        self.compact = False
+
+    def set_compact(self, compact: bool) -> None:
+        """A narrower bar for small screens: no 'epoch' label, a shorter slider, 'Continue'."""
+        self.compact = compact
+        self.label.setVisible(not compact)
+        self.slider.setMinimumWidth(60 if compact else 160)
+        self.continue_button.setText("Continue" if compact else "Continue from here")
+
+    def minimumSizeHint(self) -> QSize:
+        # the tab widget gives the bar its sizeHint if it has the room; the window decides
+        # (ViewTabs): full, compact or hidden, so the bar never widens the window
+        return QSize(0, super().minimumSizeHint().height())
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.FontChange, QEvent.StyleChange):  # e.g. presentation mode
+            self.value.setMinimumWidth(self.value.fontMetrics().horizontalAdvance("epoch 99 · live") + 6)
+        super().changeEvent(event)
 
     def set_tooltip(self, extra: str) -> None:
         tip = self.TIP if extra == self.TIP else f"{self.TIP}\n\n{extra}"
