@@ -160,7 +160,7 @@ def test_the_diagram_follows_training(qtbot, window):
     qtbot.mouseClick(view.reset_button, Qt.LeftButton)
     # another test digit is shown at once
     qtbot.mouseClick(view.next_button, Qt.LeftButton)
-    assert "#1" in view.digit_label.text()
+    assert view.digit_label.text().startswith("#1: a ")
     # the Draw tab's drawing as the input
     w.inspector.paste_test_digit(5)
     view.source.setCurrentIndex(view.source.findData("draw"))

@@ -400,6 +400,7 @@ class NetworkView(QWidget):
         self.digit_label = QLabel("")
         self.digit_label.setObjectName("caption")
         self.digit_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.digit_label.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(QLabel("Input:"))
         top.addWidget(self.source)
@@ -674,10 +675,9 @@ class NetworkView(QWidget):
         text = self.digit_note
         if self.acts is not None:
             out = self.acts[-1]
-            text += f"  Answer: {int(np.argmax(out))} ({out.max():.2f})."
-        if self.note:
-            text += f"  {self.note}"
+            text += f" Answer: {int(np.argmax(out))}."
         self.digit_label.setText(text.strip())
+        self.digit_label.setToolTip(self.note)   # which weights: the epoch, or while training
 
     def _render_neuron(self) -> None:
         if self.selected is None or self.weights is None:
@@ -799,11 +799,10 @@ class NetworkTab(QObject):
         v, data = self.view, self.window.data
         if v.source.currentData() == "draw":
             pad = self.window.inspector.draw.pad
-            v.set_digit(None if pad.empty else pad.input_image(), "The Draw tab's drawing." if not pad.empty
-                        else "Draw a digit on the Draw tab.")
+            v.set_digit(None if pad.empty else pad.input_image(), "" if not pad.empty else "Draw one in Draw.")
         elif data is not None and len(data.test_labels):
             i = min(v.test_index.value(), len(data.test_labels) - 1)
-            v.set_digit(data.test_images[i], f"Test digit #{i}, labelled {int(data.test_labels[i])}.")
+            v.set_digit(data.test_images[i], f"#{i}: a {int(data.test_labels[i])}.")
         else:
             v.set_digit(None)
 
