@@ -271,6 +271,7 @@ class ControlPanel(QWidget):
         live_box = QGroupBox("Learning (live)")
         live = QFormLayout(live_box)
         live.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        live.setRowWrapPolicy(QFormLayout.WrapLongRows)  # a narrow panel puts a field under its label
         self.eta = EtaControl(3.0)
         self.cost = QComboBox()
         self.cost.addItem("quadratic", "quadratic")
@@ -291,6 +292,7 @@ class ControlPanel(QWidget):
         net_box = QGroupBox("Network (new run)")
         net = QFormLayout(net_box)
         net.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        net.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.hidden = QLineEdit("30")
         self.hidden.setValidator(QRegularExpressionValidator(r"^\s*\d{1,4}(\s*,\s*\d{1,4}){0,4}\s*,?\s*$"))
         self.hidden.setPlaceholderText("e.g. 30 or 100,30")

@@ -40,7 +40,15 @@ from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader, DownloadProgr
 from nnviz.gui.views.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
 from nnviz.gui.views.plots import AccuracyPlot, CostPlot
-from nnviz.gui.widgets import FitScrollArea, MessageBar, MetricCard, ViewTabs, captioned, shortcut_action
+from nnviz.gui.widgets import (
+    FitScrollArea,
+    MessageBar,
+    MetricCard,
+    ViewTabs,
+    WrappedLabels,
+    captioned,
+    shortcut_action,
+)
 from nnviz.gui.worker import TrainingController, WeightsSample
 from nnviz.gui.dialogs.export import Exports
 from nnviz.gui.dialogs.lesson import Lesson
@@ -195,6 +203,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ layout
     def _build_layout(self) -> None:
+        WrappedLabels.install()  # wrapped captions keep their height: a small screen scrolls
         cards = QWidget()
         row = QHBoxLayout(cards)
         row.setContentsMargins(0, 0, 0, 0)
@@ -372,6 +381,7 @@ class MainWindow(QMainWindow):
         c.weightsSampled.connect(self._on_weightsSampled)
         c.costPointsAdded.connect(self.cost.add_points)
         c.stepRecorded.connect(self._on_stepRecorded)
+        c.preparing.connect(self._on_preparing)
         c.failed.connect(self._on_failed)
         c.stateChanged.connect(self._on_stateChanged)
         c.runFinished.connect(self._on_runFinished)
@@ -760,6 +770,18 @@ class MainWindow(QMainWindow):
         self.inspector.add_sample(sample)
 
     _step_arrived = False
+    preparing = False
+
+    def _on_preparing(self, preparing: bool) -> None:
+        """The training kernel loads (the first time on a machine: compiles) before the first
+        mini-batch: say so, rather than look stuck."""
+        self.preparing = preparing
+        if preparing:
+            self.statusBar().showMessage("Preparing the training kernel (the first time on this computer "
+                                         "it is compiled: a few seconds)…")
+        else:
+            self.statusBar().clearMessage()
+        self._update_actions()
 
     def _on_stepRecorded(self, record: StepRecord) -> None:
         reference = self.heatmaps.reference if self.heatmaps.mode.currentData() == "change" else None
@@ -918,7 +940,7 @@ class MainWindow(QMainWindow):
         self.data_action.setEnabled(not self.controller.in_progress and not self.loader.busy)
         labels = {"idle": "loading data…" if self.loader.busy else "no data", "ready": "ready: press Start",
                   "running": "training", "paused": "paused", "finished": "finished"}
-        self.status_state.setText(labels.get(state, state))
+        self.status_state.setText("preparing…" if self.preparing else labels.get(state, state))
 
     # ------------------------------------------------------------------ settings
     def _restore_settings(self) -> None:

@@ -52,6 +52,16 @@ def shortcut_action(window: QWidget, text: str, keys: Any, tip: str, slot: Calla
     return a
 
 
+class AppFilter(QObject):
+    """An event filter on the whole application, installed once (``install`` again: no-op)."""
+
+    @classmethod
+    def install(cls) -> None:
+        app = QApplication.instance()
+        if app is not None and app.findChild(cls) is None:
+            app.installEventFilter(cls(app))
+
+
 def _editor(widget: QObject | None) -> QWidget | None:
     """The text editor that a key sent to ``widget`` would edit, if any."""
     if isinstance(widget, (QAbstractSpinBox, QLineEdit, QTextEdit, QPlainTextEdit)):
@@ -65,7 +75,7 @@ def _is_number_box(editor: QWidget) -> bool:
     return isinstance(editor, QAbstractSpinBox) or (isinstance(editor, QLineEdit) and editor.validator() is not None)
 
 
-class CommandKeys(QObject):
+class CommandKeys(AppFilter):
     """The application's key router (one, installed by the first :func:`shortcut_action`).
 
     Qt asks a focused editor first whether it wants a key (``ShortcutOverride``); a spin box
@@ -75,12 +85,6 @@ class CommandKeys(QObject):
     Delete, Left, Right, Home, End and (to step the box) Up and Down; in a free-text box any
     printable key. Return in a box of a window with commands commits the value and hands
     the focus back to the window, so the next key is a command again."""
-
-    @classmethod
-    def install(cls) -> None:
-        app = QApplication.instance()
-        if app is not None and app.findChild(cls) is None:
-            app.installEventFilter(cls(app))
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         kind = event.type()
@@ -223,6 +227,20 @@ def captioned(title: str, view: QWidget, caption: str) -> QWidget:
     layout.addWidget(view, 1)
     layout.addWidget(text)
     return box
+
+
+class WrappedLabels(AppFilter):
+    """Keeps every word-wrapped label at least as tall as its text at its width (installed
+    once on the application). Qt's layouts forget a wrapped label's height inside a
+    splitter, and then squeeze the view above it until its plot's axis is drawn over the
+    text; with this the page scrolls on a small screen instead."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Resize and isinstance(obj, QLabel) and obj.wordWrap() and obj.text():
+            need = obj.heightForWidth(obj.width())
+            if need > 0 and obj.minimumHeight() != need:
+                obj.setMinimumHeight(need)
+        return False
 
 
 class FitScrollArea(QScrollArea):

@@ -21,6 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from nnviz.core.errors import NnvizError
+from nnviz.core.network import warm_up
 from nnviz.core.training import (
     Controls,
     EpochSnapshot,
@@ -63,6 +64,7 @@ class TrainingWorker(QObject):
     weightsSampled = Signal(object)    # WeightsSample, at most every WEIGHTS_INTERVAL s
     costPointsAdded = Signal(object)   # ((position, running cost), ...) of progress not sent on
     stepRecorded = Signal(object)      # StepRecord (slow pace or single step)
+    preparing = Signal(bool)           # True while the compiled training kernel loads (or compiles)
     failed = Signal(str)               # a message for the user
     finished = Signal()
 
@@ -121,6 +123,13 @@ class TrainingWorker(QObject):
                 last_sample = time.perf_counter()
                 self._send_points(points)
                 self.epochFinished.emit(snap)
+                if self.config.dtype not in _warmed:   # before the first mini-batch, not in it
+                    self.preparing.emit(True)
+                    try:
+                        warm_up(self.config.dtype)
+                    finally:
+                        _warmed.add(self.config.dtype)
+                        self.preparing.emit(False)
             elif isinstance(snap, SettingChanged):
                 self.settingChanged.emit(snap)
             elif isinstance(snap, StepRecord):
@@ -133,13 +142,16 @@ class TrainingWorker(QObject):
             points.clear()
 
 
+_warmed: set[str] = set()   # dtypes whose compiled kernel this process has loaded
+
+
 def _sample(net: Any, position: float) -> WeightsSample:
     return WeightsSample(position, *net.copy_params())
 
 
 # the worker's signals that reach the GUI thread (``finished`` last)
 RELAYED = ("epochFinished", "progressed", "settingChanged", "weightsSampled", "costPointsAdded",
-           "stepRecorded", "failed", "finished")
+           "stepRecorded", "preparing", "failed", "finished")
 
 
 class _Relay(QObject):
@@ -152,6 +164,7 @@ class _Relay(QObject):
     weightsSampled = Signal(object)
     costPointsAdded = Signal(object)
     stepRecorded = Signal(object)
+    preparing = Signal(bool)
     failed = Signal(str)
     finished = Signal()
 
@@ -174,6 +187,7 @@ class TrainingController(QObject):
     weightsSampled = Signal(object)
     costPointsAdded = Signal(object)
     stepRecorded = Signal(object)
+    preparing = Signal(bool)
     failed = Signal(str)
     stateChanged = Signal(str)
     runFinished = Signal()

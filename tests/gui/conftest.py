@@ -90,9 +90,9 @@ def make_window(qtbot, qapp_themed, small_data):
         w.show()
         windows.append(w)
         if wait_ready:
-            with qtbot.waitSignal(w.dataReady, timeout=5000):
+            with qtbot.waitSignal(w.dataReady, timeout=60_000):
                 w.start()
-            qtbot.waitUntil(lambda: bool(w.history.epochs), timeout=5000)  # the untrained network's snapshot
+            qtbot.waitUntil(lambda: bool(w.history.epochs), timeout=60_000)  # the untrained network's snapshot
         return w
 
     yield make

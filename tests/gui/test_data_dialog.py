@@ -12,7 +12,7 @@ from nnviz.core.download import NO_NETWORK, DownloadCancelled
 from nnviz.core.errors import DownloadError
 from nnviz.gui.dialogs.data_dialog import DataChooser, DataLoader
 
-TIMEOUT = 10_000
+TIMEOUT = 60_000  # ms: only a guard against a hang; waits return once their condition holds
 TOTAL = 17_051_982  # bytes: about the size of mnist.pkl.gz
 
 

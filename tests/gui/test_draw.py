@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, Qt
 from nnviz.core.analysis import activations
 from nnviz.core.drawing import preprocess
 
-TIMEOUT = 10_000
+TIMEOUT = 60_000  # ms: only a guard against a hang; waits return once their condition holds
 
 
 def _draw_tab(qtbot, w):

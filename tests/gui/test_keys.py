@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractSpinBox, QApplication
 
 from nnviz.gui.widgets import COMMAND
 
-TIMEOUT = 10_000
+TIMEOUT = 60_000  # ms: only a guard against a hang; waits return once their condition holds
 
 
 def focus(qtbot, widget):

@@ -12,7 +12,7 @@ import sys
 from nnviz.core.recipe import load_recipe, replay
 from nnviz.core.training import EpochSnapshot
 
-TIMEOUT = 10_000
+TIMEOUT = 60_000  # ms: only a guard against a hang; waits return once their condition holds
 
 
 def _marker_texts(plot):

@@ -153,3 +153,16 @@ def test_m_goes_to_max_and_back(qtbot, window):
     assert w.speed is None and w.controller.controls.speed is None and w.max_speed_action.isChecked()
     qtbot.keyClick(w, Qt.Key_M)
     assert w.speed == 20 and w.controller.controls.speed == 200 and not w.max_speed_action.isChecked()
+
+
+def test_the_window_says_when_it_prepares_the_training_kernel(qtbot, make_window, monkeypatch):
+    monkeypatch.setattr("nnviz.gui.worker._warmed", set())   # as in a new process
+    w = make_window(wait_ready=False)
+    seen = []
+    w.controller.preparing.connect(lambda on: seen.append((on, w.status_state.text())))
+    with qtbot.waitSignal(w.dataReady, timeout=TIMEOUT):
+        w.start()
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=TIMEOUT)
+    assert seen[0] == (True, "preparing…") and seen[1][0] is False and seen[1][1] != "preparing…"
+    qtbot.keyClick(w, Qt.Key_N)        # and then trains at once
+    qtbot.waitUntil(lambda: w.step_view.shown >= 1, timeout=TIMEOUT)

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from nnviz.gui import style
 from nnviz.gui.presentation import OKABE_ITO, axis_font_pixels
 
-TIMEOUT = 10_000
+TIMEOUT = 60_000  # ms: only a guard against a hang; waits return once their condition holds
 
 
 def _pen(curve):

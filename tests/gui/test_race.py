@@ -11,7 +11,7 @@ from nnviz.core.errors import ConfigError
 from nnviz.core.race import BOOK_ETAS
 from nnviz.gui.views.race_view import parse_lanes
 
-TIMEOUT = 10_000
+TIMEOUT = 60_000  # ms: only a guard against a hang; waits return once their condition holds
 
 
 def _race(qtbot, w, lanes: str, epochs: int, vary: str = "eta"):

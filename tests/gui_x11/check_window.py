@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (  # noqa: E402
     QComboBox,
     QGroupBox,
     QLabel,
+    QLayout,
     QRadioButton,
     QTabBar,
     QTabWidget,
@@ -80,8 +81,20 @@ def name(w: QWidget) -> str:
     return f"{label}{f' {text[:40]!r}' if text else ''}{' in ' + '/'.join(chain) if chain else ''}"
 
 
+def clipped(w: QWidget) -> QRect:
+    """The part of ``w`` its parents leave visible, in its window's coordinates (a widget
+    scrolled out of view, or cut by a too-small parent, shows only this)."""
+    top = w.window()
+    r = QRect(w.mapTo(top, QPoint(0, 0)), w.size())
+    p = w.parentWidget()
+    while p is not None and not p.isWindow():
+        r &= QRect(p.mapTo(top, QPoint(0, 0)), p.size())
+        p = p.parentWidget()
+    return r
+
+
 def shown(w: QWidget) -> bool:
-    return w.isVisible() and not w.visibleRegion().isEmpty()
+    return w.isVisible() and not clipped(w).isEmpty()
 
 
 def in_scroll_area(w: QWidget) -> bool:
@@ -162,14 +175,30 @@ def check_window(window: QWidget, where: str, screen: QRect) -> None:
             continue
         if w.isWindow() and w is not window:
             continue  # dialogs, menus, tooltips: not part of this check
-        visible = w.visibleRegion().boundingRect()
-        top_left = w.mapToGlobal(visible.topLeft())
-        seen = QRect(top_left, visible.size())
+        visible = clipped(w) if w is not window else w.rect()
+        seen = QRect(window.mapToGlobal(visible.topLeft()) if w is not window else w.mapToGlobal(QPoint(0, 0)),
+                     visible.size())
         if not screen.contains(seen):
             problem(f"{where}: {name(w)} at {rect_text(seen)} is outside the screen {rect_text(screen)}")
         if in_scroll_area(w) and visible.size() != w.size():
             continue  # partly scrolled out of view: it is read by scrolling
         check_text(w, where)
+
+
+def check_overlaps(window: QWidget, where: str) -> None:
+    """No two visible widgets of one layout overlap (a layout squeezed below its minimum
+    draws one over the other, e.g. an axis label over a caption)."""
+    for parent in [window, *window.findChildren(QWidget)]:
+        layout = parent.layout()
+        if not isinstance(layout, QLayout) or not shown(parent):
+            continue
+        items = [layout.itemAt(i).widget() for i in range(layout.count())]
+        kids = [k for k in items if k is not None and shown(k)]
+        for i, a in enumerate(kids):
+            for b in kids[i + 1:]:
+                overlap = a.geometry() & b.geometry()
+                if overlap.width() > 1 and overlap.height() > 1:
+                    problem(f"{where}: {name(a)} and {name(b)} overlap by {overlap.width()}x{overlap.height()} px")
 
 
 def rect_text(r: QRect) -> str:
@@ -182,6 +211,7 @@ def check_tabs(window, where: str, screen: QRect, roomy: bool) -> None:
         window.tabs.setCurrentIndex(i)
         settle()
         check_window(window, f"{where}, tab {window.tabs.tabText(i)!r}", screen)
+        check_overlaps(window, f"{where}, tab {window.tabs.tabText(i)!r}")
         area = QTabWidget.widget(window.tabs, i)
         if roomy and isinstance(area, QAbstractScrollArea):
             for bar in (area.horizontalScrollBar(), area.verticalScrollBar()):
