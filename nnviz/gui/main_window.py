@@ -341,6 +341,8 @@ class MainWindow(QMainWindow):
         self.exports = Exports(self)
         self.exports.register("step", "Step: one mini-batch's step of gradient descent", lambda: self.step_view,
                               refresh=self.step_view.render)
+        self.exports.register("network", "Network: the diagram", lambda: self.network_tab.view.diagram,
+                              refresh=lambda: self.network_tab.render(force=True, hidden_too=True))
         m, before = self.file_menu, self.data_action
         for item in (self.network_files.open_action, self.network_files.save_action, None,
                      self.lesson.open_action, self.lesson.save_action, None, *self.exports.menus(), None):

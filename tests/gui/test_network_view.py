@@ -196,3 +196,18 @@ def test_a_saved_network_keeps_its_neuron_edits(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: view.weights is not None and view.sizes == [784, 30, 10], timeout=TIMEOUT)
     view.render()
     assert view.edits == edits and view.edit_list.count() == 2 and (1, 3) in view.diagram.off
+
+
+def test_the_diagram_exports_as_png_and_svg_from_another_tab(qtbot, window, tmp_path):
+    from PySide6.QtGui import QImage
+
+    w = window
+    train(qtbot, w, 1)
+    w.tabs.setCurrentIndex(0)
+    png, svg = tmp_path / "network.png", tmp_path / "network.svg"
+    assert w.exports.export_figure("network", png) and w.exports.export_figure("network", svg)
+    image = QImage(str(png))
+    assert image.width() > 150 and image.height() > 100
+    assert len({image.pixel(x, y) for x in range(0, image.width(), 5) for y in range(0, image.height(), 5)}) > 20
+    assert w.network_tab.view.diagram.weights is not None
+    assert "<svg" in svg.read_text(encoding="utf-8")

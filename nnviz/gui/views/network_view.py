@@ -806,10 +806,11 @@ class NetworkTab(QObject):
         else:
             v.set_digit(None)
 
-    def render(self, force: bool = False) -> None:
-        """Pick up what changed (new data, new weights) and draw, if the tab is on show."""
+    def render(self, force: bool = False, hidden_too: bool = False) -> None:
+        """Pick up what changed (new data, new weights) and draw, if the tab is on show
+        (or ``hidden_too``: e.g. to export the diagram from another tab)."""
         w = self.window
-        if w.tabs.currentWidget() is not self.view:
+        if w.tabs.currentWidget() is not self.view and not hidden_too:
             return
         if w.data is not self._data:
             self._data = w.data
