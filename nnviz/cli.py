@@ -76,6 +76,11 @@ _mini_batch = _int_at_least(1, MAX_MINI_BATCH)
 _seed = _int_at_least(0, 2**63 - 1)
 
 
+RACE_VARY = ("eta", "cost", "batch", "hidden", "outputs")
+RACE_DEFAULT_LANES = {"eta": "0.001,3,100", "cost": "quadratic,cross-entropy", "batch": "10,100",
+                      "hidden": "15,30,100", "outputs": "one-hot,binary"}
+
+
 def _sizes(text: str) -> tuple[int, ...]:
     from nnviz.core.errors import ConfigError
     from nnviz.core.network import parse_sizes
@@ -127,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eta", type=_positive_float, default=3.0, help="learning rate eta (default 3.0)")
     t.add_argument("--cost", choices=("quadratic", "cross-entropy"), default=None, help="cost function (default quadratic, the book's; with --load, the saved one)")
     t.add_argument("--seed", type=_seed, default=None, help="random seed for initial weights and shuffling (default: random, printed)")
+    t.add_argument("--outputs", choices=("one-hot", "binary"), default=None,
+                   help="output coding: one-hot (10 outputs, one per digit, the book's; default) or binary "
+                        "(4 outputs holding the digit's 4 bits, the chapter's 'Why not binary?'); with --load, the saved one")
     t.add_argument("--dtype", choices=("float64", "float32"), default=None, help="floating-point type (default float64; with --load, the saved one)")
     t.add_argument("--save", metavar="MODEL.npz", help="save the trained network (weights, config, history) here")
     t.add_argument("--load", metavar="MODEL.npz", help="start from a saved network instead of random weights")
@@ -145,6 +153,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="in the window: hold each pause recorded in the lesson this long (default 3)")
     r.add_argument("--data", default=None, help="use this data instead of the recipe's (" + DATA_HELP + ")")
     r.add_argument("--quiet", action="store_true", help="print only the epoch lines")
+
+    c = sub.add_parser("race", help="race 2 to 4 networks in lockstep that differ in one setting, headless",
+                       description="Train 2 to 4 networks on the same shuffling, one epoch at a time, differing in "
+                                   "one setting: eta, cost, mini-batch size, hidden layer size or output coding "
+                                   "(10 one-hot outputs vs 4 binary-coded ones). Prints one line per lane per epoch "
+                                   "and a summary.")
+    c.add_argument("--vary", required=True, choices=RACE_VARY, help="the setting that differs between lanes")
+    c.add_argument("--lanes", default=None, metavar="A,B,...",
+                   help="the lanes' values, comma-separated: etas (0.001,3,100), costs (quadratic,cross-entropy), "
+                        "mini-batch sizes (10,100), hidden sizes (15,30,100; 30+10 for two hidden layers) or "
+                        "outputs (one-hot,binary). Default: the first example")
+    c.add_argument("--epochs", type=_int_at_least(1, MAX_EPOCHS), default=5, help="epochs to train (default 5)")
+    c.add_argument("--seed", type=_seed, default=None, help="random seed (default: random, printed); every lane uses it")
+    c.add_argument("--data", default="bundled", help=DATA_HELP)
+    c.add_argument("--eta", type=_positive_float, default=3.0, help="learning rate of every lane unless varied (default 3.0)")
+    c.add_argument("--batch-size", type=_mini_batch, default=10, help="mini-batch size unless varied (default 10)")
+    c.add_argument("--hidden", type=_int_at_least(1, 100_000), default=30, help="hidden neurons unless varied (default 30)")
+    c.add_argument("--quiet", action="store_true", help="no header lines (only the lane lines and the summary)")
 
     d = sub.add_parser("download", help="download full MNIST into the cache (with a progress bar)",
                        description="Download the book's MNIST (mnist.pkl.gz, or the IDX files from a mirror) into the cache directory ($NNVIZ_DATA_DIR overrides).")
@@ -216,15 +242,15 @@ def _import_core(command: str | None) -> None:
     """Import numpy and the core with Ctrl-C held back: an interrupt inside a C extension's
     import would surface as an ImportError (numpy turns it into one); held, it arrives just
     after, as a KeyboardInterrupt that main turns into "nnviz: interrupted"."""
-    block = hasattr(signal, "pthread_sigmask") and command in ("train", "replay", "download")
+    block = hasattr(signal, "pthread_sigmask") and command in ("train", "replay", "download", "race")
     if block:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         import nnviz.core.errors  # noqa: F401
-        if command in ("train", "replay"):
+        if command in ("train", "replay", "race"):
             import nnviz.core.history  # noqa: F401  (numpy, the network, training)
             import nnviz.core.recipe  # noqa: F401
-        if command in ("train", "replay", "download"):
+        if command in ("train", "replay", "download", "race"):
             import nnviz.core.data  # noqa: F401
             import nnviz.core.download  # noqa: F401  (requests)
     finally:
@@ -247,6 +273,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return cmd_replay(args)
         if args.command == "download":
             return cmd_download(args)
+        if args.command == "race":
+            return cmd_race(args)
         return cmd_app(args)
     except NnvizError as e:
         print(f"nnviz: error: {e}", file=sys.stderr)
@@ -329,20 +357,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError("--epochs 0 trains nothing: give --load MODEL.npz to evaluate a saved network")
     outputs = _check_outputs(args)
     network = None
-    sizes, dtype, cost = args.sizes or (784, 30, 10), args.dtype or "float64", args.cost or "quadratic"
+    coding = args.outputs or "one-hot"
+    sizes = args.sizes or (784, 30, 4 if coding == "binary" else 10)
+    dtype, cost = args.dtype or "float64", args.cost or "quadratic"
     if args.load is not None:
         network, _, _ = load_network(args.load)
         sizes, dtype, cost = tuple(network.sizes), network.dtype.name, args.cost or network.cost.name
+        if args.outputs is not None and args.outputs != network.coding.name:
+            raise ConfigError(f"--outputs {args.outputs} does not fit the saved network, whose outputs are "
+                              f"coded {network.coding.name}")
+        coding = network.coding.name
     data = _load_data(args.data, args.quiet)
     config = TrainConfig(sizes=sizes, epochs=max(args.epochs, 1), mini_batch_size=args.batch_size,
-                         eta=args.eta, cost=cost, seed=args.seed, dtype=dtype).validated()
-    check_data_fits(config.sizes, data)
+                         eta=args.eta, cost=cost, seed=args.seed, dtype=dtype, outputs=coding).validated()
+    check_data_fits(config.sizes, data, config.outputs)
     if network is not None:
         network.set_cost(config.cost)
     if not args.quiet:
         print(f"# {data.description or data.name}; "
               f"sizes {list(config.sizes)}, eta {config.eta:g}, mini-batch {config.mini_batch_size}, "
-              f"{config.cost} cost, {config.dtype}, seed {config.seed}", file=sys.stderr)
+              f"{config.cost} cost, {config.dtype}, seed {config.seed}"
+              + ("" if config.outputs == "one-hot" else f", {config.outputs}-coded outputs"), file=sys.stderr)
     controls = Controls(eta=config.eta, cost=config.cost, epochs=args.epochs if args.epochs else None,
                         speed=args.speed)
     if args.epochs == 0:
@@ -446,6 +481,96 @@ def cmd_replay(args: argparse.Namespace) -> int:
               f"{sum(e.name in ('eta', 'cost') for e in recipe.events)} live changes", file=sys.stderr)
     _print_run(replay(recipe, data, Controls(eta=recipe.config.eta, cost=recipe.config.cost,
                                              speed=getattr(args, "speed", None))))
+    return 0
+
+
+def race_lane_values(vary: str, text: str | None) -> dict:
+    """``--lanes`` for ``--vary`` as race_configs' keyword, e.g. {'hidden': [15, 30]};
+    ConfigError naming the bad value otherwise."""
+    from nnviz.core.codings import get_coding
+    from nnviz.core.errors import ConfigError
+    from nnviz.core.network import parse_sizes
+    from nnviz.core.race import MAX_LANES, MIN_LANES
+    from nnviz.core.training import _check_positive_int, check_eta
+
+    text = RACE_DEFAULT_LANES[vary] if text is None else text
+    if len(text) > 400:
+        raise ConfigError(f"--lanes is too long ({len(text)} characters)")
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not MIN_LANES <= len(parts) <= MAX_LANES:
+        raise ConfigError(f"--lanes needs {MIN_LANES} to {MAX_LANES} comma-separated values, got {len(parts)}")
+    if vary == "eta":
+        return {"etas": [check_eta(p) for p in parts]}
+    if vary == "cost":
+        for p in parts:
+            if p not in ("quadratic", "cross-entropy"):
+                raise ConfigError(f"--lanes: cost must be quadratic or cross-entropy, got {p[:40]!r}")
+        return {"costs": parts}
+    if vary == "batch":
+        sizes = [_check_positive_int("mini-batch size", p) for p in parts]
+        if max(sizes) > MAX_MINI_BATCH:
+            raise ConfigError(f"--lanes: a mini-batch size is at most {MAX_MINI_BATCH:,}")
+        return {"batch_sizes": sizes}
+    if vary == "hidden":
+        hidden = []
+        for p in parts:
+            layers = [_check_positive_int("a hidden layer's size", q) for q in p.split("+")]  # 30+10: two layers
+            parse_sizes([784, *layers, 10])             # within the layer and parameter limits
+            hidden.append(tuple(layers))
+        return {"hidden": hidden}
+    return {"outputs": [get_coding(p).name for p in parts]}
+
+
+def _lane_name(vary: str, config) -> str:
+    """'hidden=15', 'eta=3', 'outputs=binary', ... for the lane lines."""
+    value = {"eta": f"{config.eta:g}", "cost": config.cost, "batch": str(config.mini_batch_size),
+             "hidden": "+".join(str(s) for s in config.sizes[1:-1]), "outputs": config.outputs}[vary]
+    return f"{vary}={value}"
+
+
+def cmd_race(args: argparse.Namespace) -> int:
+    from nnviz.core.race import Race, race_configs
+    from nnviz.core.training import TrainConfig, check_data_fits
+
+    lanes = race_lane_values(args.vary, args.lanes)
+    base = TrainConfig(sizes=(784, args.hidden, 10), epochs=args.epochs, mini_batch_size=args.batch_size,
+                       eta=args.eta, seed=args.seed).validated()
+    data = _load_data(args.data, args.quiet)
+    configs = race_configs(base, **lanes)
+    for c in configs:
+        check_data_fits(c.validated().sizes, data, c.outputs)
+    race = Race(configs, data)
+    names = [_lane_name(args.vary, c) for c in race.configs]
+    if not args.quiet:
+        print(f"# race by {args.vary}: {data.description or data.name}; {len(names)} lanes "
+              f"({', '.join(names)}), {args.epochs} epochs, seed {race.seed}", file=sys.stderr)
+        if not race.shared_start:
+            print(f"# the lanes' networks have different shapes, so they cannot share initial weights: "
+                  f"each draws its own from seed {race.seed}; all see the digits in the same order", file=sys.stderr)
+    last = [None] * len(names)
+    seconds = [0.0] * len(names)
+    stopped = [""] * len(names)
+    for results in race.epochs():
+        for i, r in enumerate(results):
+            if r is None:
+                continue
+            if isinstance(r, Exception):
+                stopped[i] = str(r)
+                print(f"lane {names[i]} stopped: {r}", flush=True)
+                continue
+            last[i] = r
+            seconds[i] += r.seconds
+            if r.epochs_done > 0:
+                print(f"lane {names[i]} epoch {r.epoch}: {r.test_correct} / {r.test_total}", flush=True)
+    print("summary:")
+    for i, name in enumerate(names):
+        snap = last[i]
+        if snap is None or snap.epochs_done == 0:
+            print(f"  {name}: no epoch finished" + (f" ({stopped[i]})" if stopped[i] else ""))
+            continue
+        per_epoch = seconds[i] / snap.epochs_done
+        print(f"  {name}: {snap.test_correct} / {snap.test_total} ({snap.test_accuracy:.1%}) after "
+              f"{snap.epochs_done} epochs, {per_epoch:.2f} s per epoch" + (f"; stopped: {stopped[i]}" if stopped[i] else ""))
     return 0
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnviz.core.codings import OutputCoding, coding_for
 from nnviz.core.costs import get_cost
 from nnviz.core.errors import ConfigError
 from nnviz.core.network import _sigmoid_inplace
@@ -28,6 +29,7 @@ __all__ = [
     "Saturation",
     "activations",
     "analyse",
+    "analyse_outputs",
     "confusion_caption",
     "saturation",
     "saturation_caption",
@@ -172,15 +174,24 @@ class ErrorAnalysis:
 
 
 def analyse(
-    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], images: np.ndarray, labels: np.ndarray
+    weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], images: np.ndarray, labels: np.ndarray,
+    coding: OutputCoding | str | None = None,
 ) -> ErrorAnalysis:
     """Error analysis of the network ``(weights, biases)`` on ``images`` ``(n, sizes[0])``
-    with integer ``labels`` ``(n,)``: the answer is the most active output neuron."""
-    output = activations(weights, biases, images)[-1]      # (n, k)
-    n, k = output.shape
+    with integer ``labels`` ``(n,)``: the answer is the most active output neuron (or
+    what ``coding`` reads from the outputs, e.g. the nearest 4-bit code)."""
+    return analyse_outputs(activations(weights, biases, images)[-1], labels, coding)
+
+
+def analyse_outputs(output: np.ndarray, labels: np.ndarray,
+                    coding: OutputCoding | str | None = None) -> ErrorAnalysis:
+    """Error analysis from output activations ``(n, sizes[-1])`` (e.g. of an edited
+    network, :mod:`nnviz.core.editor`) and integer ``labels`` ``(n,)``."""
+    coding = coding_for(output.shape[1], coding)
+    n, k = output.shape[0], coding.n_classes
     labels = _check_labels(labels, n, k)
-    predicted = output.argmax(axis=1)
-    confidence = np.take_along_axis(output, predicted[:, None], axis=1)[:, 0]
+    predicted = coding.decode(output)
+    confidence = coding.confidence(output)
     confusion = np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k).astype(np.int64)
     diagonal = np.diagonal(confusion)
     per_true = confusion.sum(axis=1)

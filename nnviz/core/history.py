@@ -10,6 +10,7 @@ import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from nnviz.core.costs import get_cost
 from nnviz.core.errors import ConfigError, DataError
 from nnviz.core.network import MAX_LAYERS, Network, parse_dtype, parse_sizes
 from nnviz.core.safeio import MB, check_regular, npz_keys, open_regular, open_zip, read_npy_member, sniff
-from nnviz.core.schema import MAX_EPOCHS, check_config, is_int, parse_json, shown
+from nnviz.core.schema import MAX_EPOCHS, check_config, is_int, is_number, parse_json, shown
 from nnviz.core.files import make_ordinary
 from nnviz.core.training import EpochSnapshot, ProgressSnapshot, SettingChanged, TrainConfig
 
@@ -138,8 +139,10 @@ class atomic_open:
 
 
 def save_network(path: str | os.PathLike, net: Network, config: TrainConfig | None = None,
-                 history: History | None = None) -> None:
-    """Save weights, biases, config and per-epoch metrics to ``.npz`` (no pickles)."""
+                 history: History | None = None, edits: Sequence[Any] = ()) -> None:
+    """Save weights, biases, config and per-epoch metrics to ``.npz`` (no pickles);
+    ``edits``: the neuron editor's overlay (:class:`nnviz.core.editor.NeuronEdit`), kept
+    beside the weights, not written into them."""
     path = Path(path)
     if not path.parent.exists():
         raise DataError(f"cannot save to {path}: folder {path.parent} does not exist")
@@ -153,6 +156,8 @@ def save_network(path: str | os.PathLike, net: Network, config: TrainConfig | No
         # the live changes of eta and the cost, so an opened network shows its markers again
         "changes": np.array(json.dumps([asdict(c) for c in history.changes] if history else [])),
     }
+    if edits:
+        arrays["edits"] = np.array(json.dumps([e.as_dict() for e in edits]))
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"w{l}"] = np.ascontiguousarray(w)
         arrays[f"b{l}"] = np.ascontiguousarray(b)
@@ -249,15 +254,39 @@ def load_network(path: str | os.PathLike) -> tuple[Network, dict[str, Any], list
                     dest.append(np.array(a, dtype=dtype, order="C"))
             config_text = text("config", 4 * MAX_SAVED_TEXT // 16) if "config" in keys else "{}"
             rows_text = text("history", 4 * MAX_SAVED_TEXT) if "history" in keys else "[]"
-    net = Network(sizes_list, seed=0, dtype=dtype, cost=cost)
-    net.weights, net.biases = weights, biases
+            edits_text = text("edits", 4 * 64 * MAX_EDITS) if "edits" in keys else "[]"
     config = parse_json(config_text, name, "saved network (its config)")
     rows = parse_json(rows_text, name, "saved network (its history)")
     try:
         config = check_config(config, seed_required=False)
+        net = Network(sizes_list, seed=0, dtype=dtype, cost=cost, outputs=config.get("outputs"))
     except ConfigError as e:
         raise DataError(f"{name}: its saved settings are damaged: {e}") from None
+    net.weights, net.biases = weights, biases
+    config["edits"] = _check_edits(parse_json(edits_text, name, "saved network (its neuron edits)"), net.sizes, name)
     return net, config, _check_rows(rows, name)
+
+
+MAX_EDITS = 1000   # neuron edits kept with a saved network
+
+
+def _check_edits(doc: Any, sizes: Sequence[int], name: str) -> list:
+    """The saved neuron edits as NeuronEdits, each checked against the network's sizes."""
+    from nnviz.core.editor import EDIT_KINDS, NeuronEdit, check_edits
+
+    if not isinstance(doc, list) or len(doc) > MAX_EDITS:
+        raise DataError(f"{name}: its neuron edits are damaged (expected a list of at most {MAX_EDITS})")
+    edits = []
+    for i, e in enumerate(doc):
+        ok = (isinstance(e, dict) and is_int(e.get("layer")) and is_int(e.get("neuron"))
+              and e.get("kind") in EDIT_KINDS and is_number(e.get("value", 0.0)))
+        if not ok:
+            raise DataError(f"{name}: its neuron edits are damaged (edit {i} is {shown(e)})")
+        edits.append(NeuronEdit(e["layer"], e["neuron"], e["kind"], float(e.get("value", 0.0))))
+    try:
+        return check_edits(sizes, edits)
+    except ConfigError as e:
+        raise DataError(f"{name}: its neuron edits do not fit the network: {e}") from None
 
 
 def _check_rows(rows: Any, name: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from nnviz.core.codings import OutputCoding, coding_for
 from nnviz.core.costs import CrossEntropyCost, QuadraticCost, get_cost
 from nnviz.core.errors import ConfigError
 
@@ -265,7 +266,9 @@ class Network:
     ``Network([784, 30, 10])`` draws weights and biases from N(0, 1), like the book's
     ``np.random.randn``. Keyword-only extras: ``seed`` (reproducible initial weights and
     shuffling; None uses numpy's global random state, as the book does), ``dtype``
-    ('float64' or 'float32') and ``cost`` ('quadratic', the book's, or 'cross-entropy').
+    ('float64' or 'float32'), ``cost`` ('quadratic', the book's, or 'cross-entropy') and
+    ``outputs``, the output coding (:mod:`nnviz.core.codings`: 'one-hot', the book's, or
+    'binary' for a 4-output network; default one-hot).
     """
 
     def __init__(
@@ -275,8 +278,10 @@ class Network:
         seed: int | None = None,
         dtype: Any = "float64",
         cost: str = "quadratic",
+        outputs: str | OutputCoding | None = None,
     ) -> None:
         self.sizes = parse_sizes(sizes)
+        self.coding = coding_for(self.sizes[-1], outputs)
         self.num_layers = len(self.sizes)
         self.dtype = parse_dtype(dtype)
         self.cost = get_cost(cost)
@@ -435,16 +440,19 @@ class Network:
             )
         if labels.shape != (images.shape[0],):
             raise ConfigError(f"{images.shape[0]} images but labels of shape {labels.shape}")
-        if labels.size and (labels.min() < 0 or labels.max() >= n_out):
+        if labels.size and (labels.min() < 0 or labels.max() >= self.coding.n_classes):
             raise ConfigError(
                 f"labels run from {labels.min()} to {labels.max()}, but the output layer has {n_out} neurons"
-            )
+                + ("" if self.coding.one_hot else f" coding digits 0 to {self.coding.n_classes - 1}"))
         n = images.shape[0]
         x = np.empty((n, n_in + 1), dtype=self.dtype)
         x[:, :n_in] = images
         x[:, n_in] = 1.0
-        y = np.zeros((n_out, n), dtype=self.dtype)
-        y[labels, np.arange(n)] = 1.0
+        if self.coding.one_hot:
+            y = np.zeros((n_out, n), dtype=self.dtype)
+            y[labels, np.arange(n)] = 1.0
+        else:
+            y = self.coding.targets(labels, self.dtype)
         lab = labels.astype(np.int64)
         for arr in (x, y, lab):
             arr.flags.writeable = False
@@ -590,8 +598,10 @@ class Network:
 
     def _kernel_applies(self) -> bool:
         """True if the compiled kernel covers this network: one hidden layer, the quadratic
-        or cross-entropy cost (and ``use_kernel`` is on)."""
-        return self.use_kernel and self.num_layers == 3 and self.cost in (QuadraticCost, CrossEntropyCost)
+        or cross-entropy cost, one-hot outputs (the kernel builds one-hot targets from the
+        labels; and ``use_kernel`` is on)."""
+        return (self.use_kernel and self.num_layers == 3 and self.cost in (QuadraticCost, CrossEntropyCost)
+                and self.coding.one_hot)
 
     def _kernel(self) -> Any:
         """The compiled kernel if it applies to this network and is available; else None."""
@@ -628,7 +638,7 @@ class Network:
         wb2[:, -1] = buf.b2[:n_out]
 
     def _batch_cost(self, diff: np.ndarray, scratch: np.ndarray) -> float:
-        """Cost summed over a mini-batch, from ``diff = a - y`` (y one-hot)."""
+        """Cost summed over a mini-batch, from ``diff = a - y`` (every y is 0 or 1)."""
         if self.cost is CrossEntropyCost:
             # y is 0 or 1, so y ln a + (1-y) ln(1-a) = ln(1 - |a - y|)
             np.abs(diff, out=scratch)
@@ -661,15 +671,18 @@ class Network:
         """How many of ``images`` ``(n, sizes[0])`` are classified as ``labels``."""
         if len(labels) == 0:
             return 0
-        return int(np.count_nonzero(self.outputs(images).argmax(axis=1) == np.asarray(labels)))
+        return int(np.count_nonzero(self.coding.decode(self.outputs(images)) == np.asarray(labels)))
 
     def total_cost(self, images: np.ndarray, labels: np.ndarray) -> float:
-        """Mean cost per example on ``images`` with one-hot targets from ``labels``."""
+        """Mean cost per example on ``images`` with the coding's targets for ``labels``."""
         if len(labels) == 0:
             return float("nan")
         a = self.outputs(images)
-        y = np.zeros_like(a)
-        y[np.arange(len(labels)), np.asarray(labels)] = 1.0
+        if self.coding.one_hot:
+            y = np.zeros_like(a)
+            y[np.arange(len(labels)), np.asarray(labels)] = 1.0
+        else:
+            y = self.coding.targets(labels, a.dtype).T
         return self.cost.fn(a, y) / len(labels)
 
 

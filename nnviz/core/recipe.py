@@ -40,7 +40,7 @@ from nnviz.core.training import (
 FORMAT = "nnviz-recipe-1"
 NUMERIC_EVENTS = ("eta", "cost")
 PACING_EVENTS = ("pause", "resume", "step")
-CONFIG_KEYS = ("sizes", "epochs", "mini_batch_size", "eta", "cost", "seed", "dtype")
+CONFIG_KEYS = ("sizes", "epochs", "mini_batch_size", "eta", "cost", "seed", "dtype", "outputs")
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class Recipe:
     def to_json(self) -> str:
         cfg = {k: getattr(self.config, k) for k in CONFIG_KEYS}
         cfg["sizes"] = list(cfg["sizes"])
+        if cfg["outputs"] == "one-hot":
+            del cfg["outputs"]   # the book's coding: recipes stay as they were
         doc = {"format": FORMAT, "data": self.data, "config": cfg,
                "events": [{k: v for k, v in asdict(e).items() if v is not None} for e in self.events]}
         return json.dumps(doc, indent=1)

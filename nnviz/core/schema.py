@@ -18,6 +18,7 @@ MAX_MINI_BATCH = 100_000
 MAX_SEED = 2**63 - 1
 COSTS = ("quadratic", "cross-entropy")
 DTYPES = ("float64", "float32")
+OUTPUTS = ("one-hot", "binary")   # nnviz.core.codings
 
 
 def is_int(v: Any) -> bool:
@@ -80,6 +81,10 @@ def check_config(cfg: Any, *, seed_required: bool, prefix: str = "config") -> di
             if cfg[key] not in names if isinstance(cfg[key], str) else True:
                 raise ConfigError(f"'{prefix}.{key}' must be {' or '.join(map(repr, names))}, got {shown(cfg[key])}")
             out[key] = cfg[key]
+    if "outputs" in cfg:
+        if cfg["outputs"] not in OUTPUTS if isinstance(cfg["outputs"], str) else True:
+            raise ConfigError(f"'{prefix}.outputs' must be {' or '.join(map(repr, OUTPUTS))}, got {shown(cfg['outputs'])}")
+        out["outputs"] = cfg["outputs"]
     if "seed" in cfg and not (cfg["seed"] is None and not seed_required):
         out["seed"] = _whole(cfg["seed"], f"{prefix}.seed", 0, MAX_SEED)
     elif seed_required:

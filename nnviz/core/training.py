@@ -38,6 +38,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from nnviz.core.codings import BINARY, coding_for
 from nnviz.core.costs import get_cost
 from nnviz.core.errors import ConfigError, NnvizError
 from nnviz.core.network import Network, parse_dtype, parse_sizes
@@ -108,6 +109,7 @@ class TrainConfig:
     progress_interval: float = 0.1
     progress_every: int | None = None
     progress_per_epoch: int = 0
+    outputs: str = "one-hot"    # the output coding: 'one-hot' (10 outputs) or 'binary' (4)
 
     def validated(self) -> TrainConfig:
         """A copy with every field checked and normalised (ConfigError otherwise)."""
@@ -135,6 +137,7 @@ class TrainConfig:
             seed=seed,
             dtype=parse_dtype(self.dtype).name,
             progress_interval=max(0.0, float(self.progress_interval)),
+            outputs=_check_outputs(self.outputs, self.sizes),
         )
 
 
@@ -478,12 +481,17 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
+def _check_outputs(outputs: Any, sizes: Any) -> str:
+    """The output coding's name, checked against the output layer's size."""
+    return coding_for(parse_sizes(sizes)[-1], outputs).name
+
+
 def build_network(config: TrainConfig) -> Network:
     """The network a (validated) config starts from: N(0, 1) weights from its seed."""
-    return Network(config.sizes, seed=config.seed, dtype=config.dtype, cost=config.cost)
+    return Network(config.sizes, seed=config.seed, dtype=config.dtype, cost=config.cost, outputs=config.outputs)
 
 
-def check_data_fits(sizes: tuple[int, ...], data: Any) -> None:
+def check_data_fits(sizes: tuple[int, ...], data: Any, outputs: str = "one-hot") -> None:
     """ConfigError if the data's images or labels do not fit the layer sizes."""
     n_pixels = data.train_images.shape[1]
     if sizes[0] != n_pixels:
@@ -491,7 +499,9 @@ def check_data_fits(sizes: tuple[int, ...], data: Any) -> None:
             f"sizes start with {sizes[0]} input neurons but the images have {n_pixels} pixels: "
             f"use --sizes {n_pixels},...")
     n_classes = int(max(data.train_labels.max(initial=0), data.test_labels.max(initial=0))) + 1
-    if sizes[-1] < n_classes:
+    if sizes[-1] == BINARY.n_outputs and n_classes <= BINARY.n_classes and outputs == BINARY.name:
+        pass   # 4 outputs writing digits 0-9 in binary
+    elif sizes[-1] < n_classes:
         raise ConfigError(f"sizes end with {sizes[-1]} output neurons but the data has {n_classes} classes")
     if data.train_images.shape[0] == 0:
         raise ConfigError("the data has no training examples")
@@ -517,12 +527,14 @@ def train(
     'cost') applied to ``controls`` just before that mini-batch (to replay a lesson).
     """
     config = config.validated()
-    check_data_fits(config.sizes, data)
+    check_data_fits(config.sizes, data, config.outputs)
     if controls is None:
         controls = Controls(eta=config.eta, cost=config.cost)
     net = network if network is not None else build_network(config)
     if list(net.sizes) != list(config.sizes):
         raise ConfigError(f"the network has sizes {net.sizes}, the config {list(config.sizes)}")
+    if net.coding.name != config.outputs:
+        raise ConfigError(f"the network's outputs are coded {net.coding.name}, the config's {config.outputs}")
     eta, cost = controls.eta, controls.cost
     net.set_cost(cost)
     train_set = net.prepare(data.train_images, data.train_labels)

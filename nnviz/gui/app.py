@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "nnviz"
 APPLICATION = "nnviz"
-VIEWS = ("train", "step", "draw", "errors", "saturation", "race", "presentation", "neuron", "descent", "surface")
+VIEWS = ("train", "step", "draw", "errors", "saturation", "race", "presentation", "network", "neuron",
+         "descent", "surface")
 SCREENSHOT_TIMEOUT_S = 600
 SETTINGS_ENV = "NNVIZ_SETTINGS_DIR"  # put nnviz.ini here instead of the user's config folder
 
@@ -238,6 +239,9 @@ class Screenshot:
         if self._grabbing:
             return
         self._grabbing = True
+        if self.view == "network":  # the diagram, a neuron selected and an edit in the editor
+            self.window.network_tab.prepare_screenshot(lambda: QTimer.singleShot(150, self._grab))
+            return
         if self.view in ("draw", "errors", "saturation"):  # the inspector's tabs: wait for the analysis
             self.window.inspector.prepare_screenshot(self.view, lambda: QTimer.singleShot(150, self._grab))
             return

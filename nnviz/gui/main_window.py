@@ -57,6 +57,7 @@ from nnviz.gui.dialogs.network_file import NetworkFiles
 from nnviz.gui.presentation import Presenter
 from nnviz.gui.undo import ReplaceRun, RunMemento, make_stack
 from nnviz.gui.views.race_view import RaceView
+from nnviz.gui.views.network_view import NetworkTab
 from nnviz.gui.views.step_view import StepView
 
 log = logging.getLogger(__name__)
@@ -331,6 +332,7 @@ class MainWindow(QMainWindow):
 
     def _build_race_and_files(self) -> None:
         """The Race tab, presentation mode, networks and lessons saved and opened, exports."""
+        self.network_tab = NetworkTab(self)   # the diagram and the neuron editor
         self.race = RaceView(lambda: self.data, self._config)
         self.race_tab = self.add_view_tab(self.race, "Race")
         self.race.raceStarted.connect(self._on_raceStarted)
@@ -341,6 +343,8 @@ class MainWindow(QMainWindow):
         self.exports = Exports(self)
         self.exports.register("step", "Step: one mini-batch's step of gradient descent", lambda: self.step_view,
                               refresh=self.step_view.render)
+        self.exports.register("network", "Network: the diagram", lambda: self.network_tab.view.diagram,
+                              refresh=lambda: self.network_tab.render(force=True, hidden_too=True))
         m, before = self.file_menu, self.data_action
         for item in (self.network_files.open_action, self.network_files.save_action, None,
                      self.lesson.open_action, self.lesson.save_action, None, *self.exports.menus(), None):

@@ -86,7 +86,8 @@ class NetworkFiles:
             net.set_cost(last.cost)
             saved = dataclasses.replace(config, eta=last.eta, cost=last.cost,
                                         epochs=max(config.epochs, last.epochs_done))
-            save_network(path, net, saved, w.history)
+            tab = getattr(w, "network_tab", None)   # the neuron editor's overlay is kept with it
+            save_network(path, net, saved, w.history, edits=tab.view.edits if tab is not None else ())
         except (NnvizError, OSError) as e:
             w.show_error("Could not save the network", str(e))
             return False
@@ -152,6 +153,9 @@ class NetworkFiles:
                 w.history.add(change)
                 w.accuracy.add_change(change)
                 w.cost.add_change(change)
+        tab = getattr(w, "network_tab", None)
+        if tab is not None:   # the neuron editor's edits saved with the network, laid over it again
+            tab.view.set_edits(saved.get("edits") or [])
         lesson = getattr(w, "lesson", None)
         if lesson is not None:
             lesson.invalidate(f"the run continues the network opened from {name}")

@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from nnviz.core.codings import get_coding
 from nnviz.core.errors import ConfigError, NnvizError
 from nnviz.core.race import BOOK_ETAS, MAX_LANES, MIN_LANES, Race, race_configs
 from nnviz.core.training import EpochSnapshot, TrainConfig, check_eta
@@ -57,8 +59,19 @@ VARY = {  # what a race varies: label, default lane values, tooltip
              "The lanes' cost functions: quadratic (chapter 1) and/or cross-entropy (chapter 3)."),
     "mini_batch_size": ("mini-batch size", "1, 10, 100",
                         "The lanes' mini-batch sizes, 2 to 4 of them, e.g. 1, 10, 100."),
+    "hidden": ("hidden neurons", "15, 30, 100",
+               "The lanes' hidden layers, e.g. 15, 30, 100 (\"we might start with n = 15\"); 30+10 is two "
+               "hidden layers. Networks of different sizes cannot share initial weights: each lane draws "
+               "its own from the same seed."),
+    "outputs": ("output coding", "one-hot, binary",
+                "10 one-hot outputs (one per digit) against 4 binary-coded outputs (the digit's 4 bits): "
+                "the chapter's \"Why not binary?\"."),
 }
+VARY_KEYWORD = {"eta": "etas", "cost": "costs", "mini_batch_size": "batch_sizes", "hidden": "hidden",
+                "outputs": "outputs"}
 BOOK_PRESET = "The book's three learning rates"
+SIZES_DIFFER = (" The networks differ in size, so they cannot share initial weights: each drew its own from "
+                "the same seed (and all see the digits in the same order).")
 
 
 def parse_lanes(vary: str, text: str) -> list[Any]:
@@ -76,6 +89,16 @@ def parse_lanes(vary: str, text: str) -> list[Any]:
             if name not in ("quadratic", "cross-entropy"):
                 raise ConfigError(f"a cost is 'quadratic' or 'cross-entropy', got {p!r}")
             values.append(name)
+        elif vary == "hidden":
+            try:
+                layers = tuple(int(h) for h in p.split("+"))
+            except ValueError:
+                raise ConfigError(f"hidden neurons are whole numbers (30, or 30+10 for two layers), got {p!r}") from None
+            if min(layers) < 1:
+                raise ConfigError(f"a hidden layer needs at least 1 neuron, got {p!r}")
+            values.append(layers)
+        elif vary == "outputs":
+            values.append(get_coding(p).name)
         else:
             try:
                 m = int(p)
@@ -281,7 +304,7 @@ class RaceHeatmaps:
         self.titles: list[pg.LabelItem] = []
         self.views: list[pg.ViewBox] = []
         self.images: list[pg.ImageItem] = []
-        self._reference: np.ndarray | None = None
+        self._references: list[np.ndarray | None] = []
         self._latest: list[np.ndarray | None] = []
         self._texts: list[str] = []
         self._mosaics: list[np.ndarray | None] = []
@@ -306,7 +329,7 @@ class RaceHeatmaps:
             self.views.append(view)
             self.images.append(image)
         self.labels = list(labels)
-        self._reference = None
+        self._references: list[np.ndarray | None] = [None] * len(labels)
         self._latest = [None] * len(labels)
         self._texts = [""] * len(labels)
         self._mosaics = [None] * len(labels)
@@ -315,8 +338,8 @@ class RaceHeatmaps:
 
     def set_weights(self, lane: int, w0: np.ndarray, text: str) -> None:
         """``w0``: the lane's first-layer weights ``(hidden, 784)``."""
-        if self._reference is None or self._reference.shape != w0.shape:
-            self._reference = w0  # epoch 0: the same for every lane
+        if self._references[lane] is None or self._references[lane].shape != w0.shape:
+            self._references[lane] = w0  # the lane's epoch 0 (the same for lanes of one shape)
         self._latest[lane] = w0
         self._texts[lane] = text
         self.dirty = True
@@ -333,7 +356,7 @@ class RaceHeatmaps:
             colour = LANE_COLOURS[i % len(LANE_COLOURS)]
             scale = ""
             if w0 is not None and w0.shape[1] == 784:
-                change = w0 - self._reference
+                change = w0 - self._references[i]
                 new = self._mosaics[i] is None
                 self._mosaics[i] = tile_mosaic(change, out=self._mosaics[i])
                 level = symmetric_level(change) if np.any(change) else 1.0
@@ -369,6 +392,7 @@ class RaceView(QWidget):
         self.labels: list[str] = []
         self.results: list[list[EpochSnapshot]] = []   # per lane, every epoch snapshot
         self.errors: list[str | None] = []
+        self.shared_start = True
 
         self.vary = QComboBox()
         for key, (label, _default, tip) in VARY.items():
@@ -406,6 +430,8 @@ class RaceView(QWidget):
         self.heatmaps = RaceHeatmaps()
         self.status = QLabel("Press Start race.")
         self.status.setObjectName("caption")
+        self.status.setWordWrap(True)   # long summaries wrap rather than widen the window
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.splitter = QSplitter()
         self.splitter.setOrientation(pg.QtCore.Qt.Vertical)
         self.splitter.addWidget(captioned("Test accuracy, lane by lane", self.accuracy.widget,
@@ -468,7 +494,7 @@ class RaceView(QWidget):
             base = self._base_config()
             base = dataclasses.replace(base, epochs=self.epochs.value(), progress_interval=1e9,
                                        progress_per_epoch=0, progress_every=None)
-            configs = race_configs(base, **{{"eta": "etas", "cost": "costs", "mini_batch_size": "batch_sizes"}[vary]: values})
+            configs = race_configs(base, **{VARY_KEYWORD[vary]: values})
             race = self.controller.start(configs, data)
         except NnvizError as e:
             self.show_message(f"Cannot start the race: {e}")
@@ -479,7 +505,9 @@ class RaceView(QWidget):
         self.errors = [None] * len(self.labels)
         self.accuracy.set_lanes(self.labels, self.epochs.value())
         self.heatmaps.set_lanes(self.labels)
-        self.status.setText(f"Racing {len(self.labels)} networks (seed {race.seed}): epoch 0 of {self.epochs.value()}…")
+        self.shared_start = race.shared_start
+        self.status.setText(f"Racing {len(self.labels)} networks (seed {race.seed}): epoch 0 of {self.epochs.value()}…"
+                            + ("" if race.shared_start else SIZES_DIFFER))
         self.raceStarted.emit()
         return True
 
@@ -515,12 +543,15 @@ class RaceView(QWidget):
                 self.results[i].append(r)
                 self.accuracy.add(i, r)
                 acc = f": {100 * r.test_accuracy:.1f} %" if r.test_total else ""
+                if r.epochs_done:
+                    acc += f" · {sum(s.seconds for s in self.results[i]) / r.epochs_done:.2f} s/epoch"
                 self.heatmaps.set_weights(i, r.weights[0], acc)
             elif isinstance(r, NnvizError):
                 self.errors[i] = str(r)
                 self.heatmaps.set_text(i, ": stopped (diverged)" if "diverged" in str(r) else ": stopped")
         if epoch is not None:
-            self.status.setText(f"Racing {len(self.labels)} networks: epoch {epoch} of {self.epochs.value()}")
+            self.status.setText(f"Racing {len(self.labels)} networks: epoch {epoch} of {self.epochs.value()}"
+                                + ("" if self.shared_start else SIZES_DIFFER))
         self.dirty = True
 
     def _on_failed(self, message: str) -> None:
@@ -544,6 +575,8 @@ class RaceView(QWidget):
         if best and not any(math.isnan(a) for a, _ in best):
             acc, label = max(best)
             text += f" Best: {label} with {100 * acc:.1f} %."
+        if not self.shared_start:
+            text += SIZES_DIFFER
         for label, err in zip(self.labels, self.errors):
             if err:
                 text += f" {label} stopped: {err}."
