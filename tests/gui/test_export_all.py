@@ -45,7 +45,7 @@ def test_every_view_exports_as_png_and_svg_with_nothing_clipped(trained, tmp_pat
         source = ex.registry[key].source()
         image = QImage(str(png))
         if isinstance(source, QWidget):
-            assert (image.width(), image.height()) == (PNG_SCALE * source.width(), PNG_SCALE * source.height())
+            assert (image.width(), image.height()) == (PNG_SCALE * source.width(), PNG_SCALE * source.height()), key
             # laid out as on screen (also in a tab never shown): no label cut short
             for label in source.findChildren(QLabel):
                 if label.isVisibleTo(source) and not label.wordWrap() and label.text():
@@ -92,10 +92,10 @@ def test_legends_scale_with_the_exported_figure(trained, tmp_path):
 def test_a_new_view_registers_itself_with_one_call(trained, tmp_path):
     w = trained
     ex = w.exports
-    figure = ex.register("step", "Step view", lambda: w.cost.plot)
+    figure = ex.register("new view", "Step view", lambda: w.cost.plot)
     assert figure.key in ex.registry.keys()
     assert [a.text() for a in ex.figure_menu.actions()][-1] == "Step view…"
     assert "Step view" in [a.text() for a in ex.copy_menu.actions()]
-    assert ex.export_figure("step", tmp_path / "step.png") and (tmp_path / "step.png").stat().st_size > 1000
+    assert ex.export_figure("new view", tmp_path / "new.png") and (tmp_path / "new.png").stat().st_size > 1000
     with pytest.raises(ValueError):
-        ex.register("step", "Again", lambda: w.cost.plot)
+        ex.register("new view", "Again", lambda: w.cost.plot)

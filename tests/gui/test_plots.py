@@ -67,7 +67,7 @@ def test_changes_far_apart_keep_their_own_markers_without_overlap_or_clipping(wi
         view = plot.plot.getViewBox().sceneBoundingRect()
         rects = _label_rects(plot)
         assert all(_inside(r, view) for r in rects), (rects, view)  # the last one hangs left of its line
-        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:]), rects
 
 
 def test_legends_are_never_over_the_data_and_name_the_books_95(window):

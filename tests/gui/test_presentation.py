@@ -21,7 +21,11 @@ def _pen(curve):
 def _legend_sizes(w):
     import pyqtgraph as pg
 
-    return sorted((round(item.boundingRect().width()), round(item.boundingRect().height()))
+    # a legend in a plot's layout is as wide as the layout makes it; its height and its text
+    # sizes are its own (a floating legend: its width too)
+    return sorted((0 if item.parentLayoutItem() is not None else round(item.boundingRect().width()),
+                   round(item.boundingRect().height()),
+                   tuple(str(label.opts.get("size")) for _sample, label in item.items))
                   for view in w.findChildren(pg.GraphicsView) for item in view.scene().items()
                   if isinstance(item, pg.LegendItem))
 

@@ -53,7 +53,7 @@ def test_replaying_a_lesson_keeps_the_users_saved_settings(qtbot, make_window, _
     w = make_window(settings=open_settings())
     w.panel.epochs.setValue(12)
     w.panel.eta.set_eta(0.7)
-    player = w.lesson.play(Recipe("bundled", TrainConfig(epochs=1, eta=2.0, seed=5).validated(), []), speed=100)
+    player = w.lesson.play(Recipe("bundled", TrainConfig(epochs=1, eta=2.0, seed=5).validated(), []), pause_scale=0.01)
     with qtbot.waitSignal(player.finished, timeout=TIMEOUT):
         pass
     assert w.panel.epochs.value() == 1  # the window shows the lesson's settings…

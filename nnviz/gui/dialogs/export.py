@@ -168,14 +168,25 @@ def _prepare(source: Any) -> None:
     stack = page.parentWidget()
     if isinstance(stack, QStackedWidget) and stack.currentWidget() is not page:
         page.setGeometry(stack.contentsRect())  # a stack sizes only the page it shows
-    queue = [page]
-    while queue:
-        w = queue.pop(0)
-        w.ensurePolished()
-        if w.layout() is not None:
-            w.layout().activate()
-        queue.extend(w.findChildren(QWidget, options=Qt.FindDirectChildrenOnly))
-    QApplication.sendPostedEvents()  # the resize events: graphics views fit their scenes
+    # a page in a scroll area is sized by the area's resize event, which lays it out again:
+    # repeat until the sizes settle (twice is enough in practice)
+    for _ in range(3):
+        before = widget.size()
+        queue = [page]
+        while queue:
+            w = queue.pop(0)
+            w.ensurePolished()
+            if w.layout() is not None:
+                w.layout().activate()
+            queue.extend(w.findChildren(QWidget, options=Qt.FindDirectChildrenOnly))
+        QApplication.sendPostedEvents()  # the resize events: graphics views fit their scenes
+        fit = getattr(page, "fit_widget", None)   # a FitScrollArea sizes its page to its room
+        if fit is not None:
+            page._fitted = None
+            fit()
+            QApplication.sendPostedEvents()
+        if widget.size() == before:
+            break
 
 
 def figure_image(source: Any, scale: float = PNG_SCALE) -> QImage:

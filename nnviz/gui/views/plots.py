@@ -210,9 +210,25 @@ class _EpochPlot:
             line.setZValue(-5)
             self.plot.addItem(line)
             self.markers.append(line)
+        rows: list[list[tuple[float, float]]] = []   # the labels' extents (px) on each row so far
         for line, group in zip(self.markers, groups):
             text = _merged_label(group)
             x = group[0].position
+            # a label that hangs left near the right edge may meet the one before it: then it
+            # goes a row lower (never over another label, never out of the view)
+            w = self._label_width(text)
+            at = (x - x0) * px
+            span = (at - w, at) if (x1 - x) * px < w + 4 else (at, at + w)
+            row = next((r for r, taken in enumerate(rows)
+                        if all(span[1] + MARKER_GAP <= a or b + MARKER_GAP <= span[0] for a, b in taken)),
+                       len(rows))
+            if row == len(rows):
+                rows.append([])
+            rows[row].append(span)
+            drop = (self._measure.boundingRect().height() + 4) / max(1.0, vb.height())  # a row, as a share
+            position = max(0.3, 0.98 - drop * row)
+            if line.label.orthoPos != position:
+                line.label.setPosition(position)
             line.setPos(x)
             line.changes = group
             line.setToolTip("\n".join(_merged_label([c]) + f" (epoch {c.epoch + 1}, mini-batch {c.batch + 1})"
