@@ -48,7 +48,8 @@ N_PIXELS = 784
 BUNDLED_FILE = "mnist_5k.npz"
 BUNDLED_DESCRIPTION = "5,000 real MNIST digits: 4,000 train / 1,000 test (bundled, CC BY-SA 3.0)"
 MNIST_DESCRIPTION = "MNIST: 50,000 train / 10,000 validation / 10,000 test (CC BY-SA 3.0)"
-EXPECTED = "expected mnist.pkl.gz, a directory of IDX files, or mnist.npz"
+EXPECTED = ("expected mnist.pkl.gz, a directory of IDX files, mnist.npz, a CSV of digits, "
+            "or a folder of your digits' images (0/, 1/, … 9/)")
 
 PathLike = str | os.PathLike
 Progress = Callable[[int, "int | None"], None]  # progress(done_bytes, total_bytes), as in download
@@ -267,6 +268,11 @@ def _load_path(path: Path, name: str, description: str) -> Dataset:
             raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
     if head[:3] == b"\x00\x00\x08" or path.name.endswith(("-ubyte", "-ubyte.gz")):
         raise DataError(f"{path.name} is a single IDX file: pass the folder that holds all four IDX files")
+    if path.name.lower().endswith(".csv"):  # label + 784 pixels a row (Kaggle's train.csv)
+        from nnviz.core.mydigits import load_csv
+
+        arrays, about = load_csv(path)
+        return _dataset(path.name, name, description or about, **arrays)
     if path.name.endswith(".gz"):
         raise DataError(f"{path.name} is not a gzip file: it is {sniff(head)} (damaged? delete it and get it again)")
     raise DataError(f"{path.name} is not an MNIST file: {EXPECTED} (it is {sniff(_head(path))})")
@@ -649,6 +655,11 @@ def _load_dir(folder: Path, name: str, description: str) -> Dataset:
         for single in ("mnist.pkl.gz", "mnist.pkl", "mnist.npz"):
             if (folder / single).is_file():
                 return _load_path(folder / single, name, description)
+        from nnviz.core.mydigits import is_digit_folder, load_image_folder
+
+        if is_digit_folder(folder):  # your own digits: 0/*.png … 9/*.png
+            arrays, about = load_image_folder(folder)
+            return _dataset(folder.name, name, description or about, **arrays)
         raise DataError(f"{folder.name or folder} is not an MNIST folder: {EXPECTED}")
     missing = [f"{_IDX_NAMES[k][0]}[.gz]" for k, p in found.items() if p is None]
     if missing:

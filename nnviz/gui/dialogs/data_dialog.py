@@ -266,13 +266,13 @@ class DataChooser(QDialog):
         super().accept()
 
     def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "MNIST file", "", "MNIST (*.pkl.gz *.pkl *.npz);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "MNIST file", "", "MNIST (*.pkl.gz *.pkl *.npz);;CSV of digits (*.csv);;All files (*)")
         if path:
             self.path.setText(path)
             self.file.setChecked(True)
 
     def _on_folder_clicked(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder of MNIST IDX files")
+        path = QFileDialog.getExistingDirectory(self, "Folder of MNIST IDX files, or of your digits (0/ … 9/)")
         if path:
             self.path.setText(path)
             self.file.setChecked(True)
