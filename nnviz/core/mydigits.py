@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,7 @@ def _skip_note(skipped: list[str]) -> str:
             f"{', '.join(skipped[:MAX_NAMED])}{more}")
 
 
-def load_image_folder(folder: str | os.PathLike) -> tuple[dict[str, np.ndarray], str]:
+def load_image_folder(folder: str | os.PathLike, split: bool = True) -> tuple[dict[str, np.ndarray], str]:
     """The arrays of a digit folder (``train_images``, ``train_labels``, ``test_images``,
     ``test_labels``) and a description naming any skipped files. DataError if the folder has
     no class folders, no readable image, or no training or test digit."""
@@ -175,13 +176,13 @@ def load_image_folder(folder: str | os.PathLike) -> tuple[dict[str, np.ndarray],
         train_files, test_files = [], []
         for items in by_label.values():
             for i, item in enumerate(items):
-                (test_files if i % TEST_EVERY == TEST_EVERY - 1 else train_files).append(item)
+                (test_files if split and i % TEST_EVERY == TEST_EVERY - 1 else train_files).append(item)
     train = _read_all(train_files, skipped, root)
     test = _read_all(test_files, skipped, root)
     note = _skip_note(skipped)
     if not len(train[1]) and not len(test[1]):
         raise DataError(f"{name}: no image could be read as a digit{note}")
-    if not len(train[1]) or not len(test[1]):
+    if split and (not len(train[1]) or not len(test[1])):
         which = "training" if not len(train[1]) else "test"
         raise DataError(f"{name}: no {which} digits (give each digit at least {TEST_EVERY} images, "
                         f"or train/ and test/ folders){note}")
@@ -248,3 +249,53 @@ def _is_number(field: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def save_digit(folder: str | os.PathLike, label: int, canvas: np.ndarray) -> Path:
+    """Save a drawing (``canvas`` ``(h, w)`` in [0, 1], ink 1) as a PNG, black ink on white,
+    into ``folder/<label>/``, under a new name; returns its path. A class builds its own
+    set this way in a lecture, then trains or tests on the folder."""
+    from PIL import Image
+
+    if not (isinstance(label, (int, np.integer)) and 0 <= int(label) <= 9):
+        raise DataError(f"a digit's label must be 0-9, got {label!r}")
+    a = np.asarray(canvas, dtype=np.float64)
+    if a.ndim != 2 or not a.any():
+        raise DataError("there is no drawing to save: draw a digit first")
+    target = Path(folder) / str(int(label))
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        picture = Image.fromarray((255 * (1.0 - np.clip(a, 0.0, 1.0))).round().astype(np.uint8), "L")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(1, 10_000):
+            path = target / f"drawn-{stamp}-{n}.png"
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never overwrite a digit
+            except FileExistsError:
+                continue
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    picture.save(f, format="PNG")
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+            return path
+    except OSError as e:
+        raise DataError(f"cannot save the digit in {target}: {e.strerror or e}") from None
+    raise DataError(f"cannot save the digit in {target}: too many digits drawn this second")
+
+
+def read_digits(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """All of a digit folder's or CSV's digits as ``(images (n, 784), labels (n,))``, train
+    and test together: to test a network on every one of them, e.g.
+    ``nnviz.show(net, test_data=read_digits("my_digits"))``."""
+    p = Path(path)
+    if p.is_dir():
+        arrays, _ = load_image_folder(p, split=False)
+    else:
+        arrays, _ = load_csv(p)
+    return (np.concatenate([arrays["train_images"], arrays["test_images"]]),
+            np.concatenate([arrays["train_labels"], arrays["test_labels"]]))
