@@ -96,7 +96,7 @@ def _pause_seconds(text: str) -> float:
     return value
 
 
-DATA_HELP = "bundled (5,000 real digits shipped with nnviz, the default), mnist (full MNIST, downloaded once and cached), or a path to mnist.pkl.gz, a folder of IDX files, keras' mnist.npz, a CSV of digits (label, 784 pixels), or a folder of your own digits' images (0/*.png … 9/*.png)"
+DATA_HELP = "bundled (5,000 real digits shipped with nnviz, the default), mnist (full MNIST, downloaded once and cached), fashion-mnist or kmnist (clothes, or cursive Japanese characters: downloaded alike), or a path to mnist.pkl.gz, a folder of IDX files, keras' mnist.npz, a CSV of digits (label, 784 pixels), or a folder of your own digits' images (0/*.png … 9/*.png)"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -213,7 +213,33 @@ def load_dataset(
         return load_bundled()
     if isinstance(source, str) and source == "mnist":
         return load_mnist(progress=progress, cancel=cancel, cache_dir=cache_dir)
+    if isinstance(source, str) and source in EXTRA_DATASETS:
+        return load_extra(source, progress=progress, cancel=cancel, cache_dir=cache_dir)
     return load_file(source)
+
+
+EXTRA_DATASETS = {  # name: (description, class names), downloaded like MNIST
+    "fashion-mnist": ("Fashion-MNIST (Zalando, MIT licence): 50,000 train / 10,000 validation / 10,000 test",
+                      ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                       "Ankle boot")),
+    "kmnist": ("KMNIST, Kuzushiji-MNIST (ROIS-DS CODH, CC BY-SA 4.0): 50,000 train / 10,000 validation / 10,000 test",
+               ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
+}
+
+
+def load_extra(
+    name: str,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    cache_dir: PathLike | None = None,
+) -> Dataset:
+    """Fashion-MNIST or KMNIST, split 50,000 / 10,000 / 10,000 as the book splits MNIST;
+    downloaded and cached on first use. Its class names are in :data:`EXTRA_DATASETS`."""
+    from nnviz.core.download import fetch_extra
+
+    path = fetch_extra(name, cache_dir=cache_dir, progress=progress, cancel=cancel)
+    return _load_dir(path, name, EXTRA_DATASETS[name][0])
 
 
 def load_mnist(
