@@ -306,8 +306,9 @@ def _main(argv: Sequence[str] | None) -> int:
 class _ProgressBar:
     """A one-line text progress bar on stderr: 'downloading  12.3 / 17.1 MB [####....]'."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, what: str = "MNIST") -> None:
         self.enabled = enabled
+        self.what = what
         self._last = 0.0
         self._shown = False
 
@@ -323,7 +324,7 @@ class _ProgressBar:
             bar = f"{done / 1e6:6.1f} / {total / 1e6:.1f} MB [{'#' * filled}{'.' * (30 - filled)}] {100 * done / total:3.0f}%"
         else:
             bar = f"{done / 1e6:6.1f} MB"
-        sys.stderr.write(f"\rdownloading MNIST {bar}")
+        sys.stderr.write(f"\rdownloading {self.what} {bar}")
         sys.stderr.flush()
         self._shown = True
 
@@ -337,7 +338,7 @@ class _ProgressBar:
 def _load_data(source: str, quiet: bool = False):
     from nnviz.core.data import load_dataset
 
-    bar = _ProgressBar(enabled=not quiet)
+    bar = _ProgressBar(enabled=not quiet, what={"fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}.get(source, "MNIST"))
     try:
         return load_dataset(source, progress=bar)
     finally:
