@@ -217,9 +217,9 @@ class DataChooser(QDialog):
         self.bundled = QRadioButton("Bundled: 5,000 real MNIST digits (4,000 train / 1,000 test). Works offline.")
         self.mnist = QRadioButton("Full MNIST: 50,000 train / 10,000 validation / 10,000 test digits, "
                                   "as in the book.\nDownloaded once (about 17 MB), then kept in nnviz's cache.")
-        self.fashion = QRadioButton("Fashion-MNIST: 28×28 pictures of clothes in 10 classes (T-shirt/top … "
-                                    "Ankle boot; the views number them 0–9). Downloaded once (about 30 MB).")
-        self.kmnist = QRadioButton("KMNIST: 10 cursive Japanese characters, 28×28. Downloaded once (about 20 MB).")
+        self.fashion = QRadioButton("Fashion-MNIST: 28×28 pictures of clothes in 10 classes (T-shirt/top … Ankle boot;\n"
+                                    "the views number them 0–9). Downloaded once (about 30 MB).")
+        self.kmnist = QRadioButton("KMNIST: 10 cursive Japanese characters, 28×28 (numbered 0–9). Downloaded once.")
         self.file = QRadioButton("A file on this computer: the book's mnist.pkl.gz, Keras' mnist.npz, "
                                  "a folder of the four IDX files,\na CSV of digits (label, 784 pixels) or a "
                                  "folder of your own digits' pictures (0/ … 9/).")
