@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024       # one image file
 MAX_IMAGE_PIXELS = 4096 * 4096           # one decoded image (a decompression bomb is refused)
 MAX_IMAGES = 100_000                     # files in a folder
 MAX_NAMED = 3                            # skipped files named in the message
+MAX_CSV_ROWS = 100_000                   # digits in a CSV (Kaggle's train.csv has 42,000, mnist_train.csv 60,000)
 TEST_EVERY = 5                           # without train/ and test/: every fifth image is a test digit
 CLASSES = tuple(str(d) for d in range(10))
 
@@ -73,7 +75,11 @@ def read_image(path: Path) -> np.ndarray:
     with open_regular(path, "image file") as f:
         raw = f.read(MAX_IMAGE_BYTES + 1)
     try:
-        with Image.open(io.BytesIO(raw), formats=IMAGE_FORMATS) as im:
+        with warnings.catch_warnings():
+            # Pillow warns of a "decompression bomb" (a huge declared size) before it decodes
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(raw), formats=IMAGE_FORMATS)
+        with im:
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS or w < 1 or h < 1:
                 raise DataError(f"{w}×{h} pixels, more than {MAX_IMAGE_PIXELS:,}")
@@ -90,7 +96,9 @@ def read_image(path: Path) -> np.ndarray:
         raise
     except UnidentifiedImageError:
         raise DataError("not a PNG, JPEG or BMP image") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"more than {MAX_IMAGE_PIXELS:,} pixels") from None
+    except (OSError, ValueError, SyntaxError) as e:
         raise DataError(f"damaged image ({str(e).splitlines()[0][:80] if str(e) else type(e).__name__})") from None
     ink = ink_of(gray, alpha)
     if not ink.any():
@@ -213,10 +221,12 @@ def load_csv(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], str]:
     header = bool(first) and not _is_number(first[0])
     rows = lines[1:] if header else lines
     rows = [r for r in rows if r.strip()]
+    if len(rows) > MAX_CSV_ROWS:
+        raise DataError(f"{p.name} holds {len(rows):,} rows, more than the {MAX_CSV_ROWS:,} digits nnviz reads from a CSV")
     if not rows:
         raise DataError(f"{p.name} holds no digits (a CSV of digits has a label and 784 pixels a row)")
     try:
-        values = np.loadtxt(rows, delimiter=",", dtype=np.float64, ndmin=2, encoding="latin-1")
+        values = np.loadtxt(rows, delimiter=",", dtype=np.float32, ndmin=2, encoding="latin-1")
     except ValueError as e:
         raise DataError(f"{p.name}: not a CSV of numbers ({str(e).splitlines()[0][:100]})") from None
     columns = values.shape[1]

@@ -168,3 +168,33 @@ def test_train_on_your_digits_from_the_command_line(tmp_path, bundled):
     out = subprocess.run([sys.executable, "-m", "nnviz", "train", "--data", str(empty)],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and out.stderr == "nnviz: error: empty: its digit folders 0 … 9 hold no images\n"
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` pixels (and holds none): a decompression bomb's front."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side", [5000, 10_000, 20_000])  # over nnviz's cap, over Pillow's warning, over its error
+def test_an_image_declaring_too_many_pixels_is_refused_before_decoding(tmp_path, side):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_header(side, side))
+    with pytest.raises(DataError, match="pixels"):
+        read_image(path)
+
+
+def test_a_csv_with_too_many_rows_is_refused(tmp_path, monkeypatch):
+    from nnviz.core import mydigits
+
+    monkeypatch.setattr(mydigits, "MAX_CSV_ROWS", 3)
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join("1," + ",".join(["0"] * 784) for _ in range(4)))
+    with pytest.raises(DataError, match="holds 4 rows, more than the 3 digits"):
+        load_dataset(str(path))
