@@ -262,7 +262,7 @@ def show(net: Network | None = None, training_data: Any = None, test_data: Any =
     one); ``training_data`` / ``test_data``: the book's lists of ``(x, y)`` pairs or nnviz
     Datasets (neither: the bundled digits; only ``test_data``: test on yours). Settings:
     ``eta``, ``epochs``, ``mini_batch_size``, ``cost``, ``seed``, ``dtype``, ``hidden`` (e.g.
-    ``(30,)``), ``speed`` (mini-batches a second, None: max), ``start=True`` (start training
+    ``(30,)``), ``speed`` (digits a second, None: as fast as possible; default: a lecture pace), ``start=True`` (start training
     at once), ``block`` (default: block unless a Qt event loop already runs, as in IPython
     or Jupyter after ``%gui qt``).
     """
