@@ -3,6 +3,7 @@
 import sys as _sys
 
 __version__ = "0.1.0"
+__all__ = ["show", "watch"]
 
 # Run as the program (`nnviz` or `python -m nnviz`)? Then a Ctrl-C (or SIGTERM) that arrives while the
 # entry point is still importing is held until the command line's main() can answer it
@@ -32,3 +33,21 @@ def _take_early_interrupt() -> int:
     except ValueError:  # not the main thread
         return 0
     return _early_interrupts[0] if _early_interrupts else 0
+
+
+def show(net=None, training_data=None, test_data=None, **settings):
+    """Open nnviz's window on the book's own objects; returns a handle whose ``history``
+    is the run's history (a dict of numpy arrays). Blocks until the window is closed, unless
+    a Qt event loop already runs (IPython or Jupyter after ``%gui qt``). See
+    :func:`nnviz.notebook.show`."""
+    from nnviz.notebook import show as _show
+
+    return _show(net, training_data, test_data, **settings)
+
+
+def watch(net, test_data=None, *, block=None):
+    """``with nnviz.watch(net, test_data): net.SGD(training_data, 30, 10, 3.0)`` shows a live
+    dashboard while the book's call runs. See :func:`nnviz.notebook.watch`."""
+    from nnviz.notebook import watch as _watch
+
+    return _watch(net, test_data, block=block)

@@ -101,7 +101,7 @@ def _pause_seconds(text: str) -> float:
     return value
 
 
-DATA_HELP = "bundled (5,000 real digits shipped with nnviz, the default), mnist (full MNIST, downloaded once and cached), or a path to mnist.pkl.gz, a folder of IDX files, or keras' mnist.npz"
+DATA_HELP = "bundled (5,000 real digits shipped with nnviz, the default), mnist (full MNIST, downloaded once and cached), fashion-mnist or kmnist (clothes, or cursive Japanese characters: downloaded alike), or a path to mnist.pkl.gz, a folder of IDX files, keras' mnist.npz, a CSV of digits (label, 784 pixels), or a folder of your own digits' images (0/*.png … 9/*.png)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch a neural network learn handwritten digits (Nielsen, Neural Networks and "
                     "Deep Learning, chapter 1). With no command, opens the app.",
     )
-    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and the training kernel, and exit")
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="show the versions of nnviz, Python, numpy, Qt and pyqtgraph and the training kernel, and exit")
+    parser.add_argument("--install-desktop-entry", action=_DesktopEntryAction, nargs=0,
+                        help="add nnviz to the desktop's application menu (a .desktop entry and an icon in "
+                             "$XDG_DATA_HOME, else ~/.local/share), and exit")
     parser.add_argument("--data", default=None, help=DATA_HELP)
     parser.add_argument("--screenshot", metavar="PNG", help="open the window, train --epochs epochs, save a picture of the window to PNG and exit")
     parser.add_argument("--epochs", type=_epochs, default=None, help="with --screenshot: epochs to train first (default 1)")
@@ -179,13 +183,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _VersionAction(argparse.Action):
-    """``--version``: nnviz's version and which training kernel runs (the compiled one,
-    or numpy and why), worked out only when asked (it imports numba)."""
+    """``--version``: the versions a bug report needs (nnviz, Python, numpy, Qt, pyqtgraph)
+    and which training kernel runs (the compiled one, or numpy and why), worked out only
+    when asked (it imports numba)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
+        import platform
+
         from nnviz.core.network import kernel_info
 
-        print(f"nnviz {_version()}\n{kernel_info()}")
+        print(f"nnviz {_version()}\n"
+              f"Python {platform.python_version()} ({platform.python_implementation()}, {platform.system()} {platform.machine()})\n"
+              f"numpy {_dist_version('numpy')}\n{_qt_version()}\n"
+              f"pyqtgraph {_dist_version('pyqtgraph')}\n{kernel_info()}")
+        parser.exit()
+
+
+def _dist_version(name: str) -> str:
+    """An installed distribution's version, read from its metadata (nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _qt_version() -> str:
+    """'Qt 6.11.0 (PySide6 6.11.0)': the Qt library at run time and its Python binding."""
+    try:
+        import PySide6
+        from PySide6.QtCore import qVersion
+    except ImportError as e:
+        return f"Qt: not available ({e})"
+    return f"Qt {qVersion()} (PySide6 {PySide6.__version__})"
+
+
+class _DesktopEntryAction(argparse.Action):
+    """``--install-desktop-entry``: write nnviz's menu entry and icon for this user."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from nnviz.core.errors import NnvizError
+        from nnviz.desktop import install_desktop_entry
+
+        try:
+            entry, icon = install_desktop_entry()
+        except NnvizError as e:
+            parser.exit(EXIT_USAGE, f"nnviz: error: {e}\n")
+        print(f"wrote {entry}\nwrote {icon}\nnnviz is in the application menu (Education); "
+              f"a desktop may need a new login to show it")
         parser.exit()
 
 
@@ -292,8 +338,9 @@ def _main(argv: Sequence[str] | None) -> int:
 class _ProgressBar:
     """A one-line text progress bar on stderr: 'downloading  12.3 / 17.1 MB [####....]'."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, what: str = "MNIST") -> None:
         self.enabled = enabled
+        self.what = what
         self._last = 0.0
         self._shown = False
 
@@ -309,7 +356,7 @@ class _ProgressBar:
             bar = f"{done / 1e6:6.1f} / {total / 1e6:.1f} MB [{'#' * filled}{'.' * (30 - filled)}] {100 * done / total:3.0f}%"
         else:
             bar = f"{done / 1e6:6.1f} MB"
-        sys.stderr.write(f"\rdownloading MNIST {bar}")
+        sys.stderr.write(f"\rdownloading {self.what} {bar}")
         sys.stderr.flush()
         self._shown = True
 
@@ -323,7 +370,7 @@ class _ProgressBar:
 def _load_data(source: str, quiet: bool = False):
     from nnviz.core.data import load_dataset
 
-    bar = _ProgressBar(enabled=not quiet)
+    bar = _ProgressBar(enabled=not quiet, what={"fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}.get(source, "MNIST"))
     try:
         return load_dataset(source, progress=bar)
     finally:

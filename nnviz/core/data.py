@@ -48,7 +48,8 @@ N_PIXELS = 784
 BUNDLED_FILE = "mnist_5k.npz"
 BUNDLED_DESCRIPTION = "5,000 real MNIST digits: 4,000 train / 1,000 test (bundled, CC BY-SA 3.0)"
 MNIST_DESCRIPTION = "MNIST: 50,000 train / 10,000 validation / 10,000 test (CC BY-SA 3.0)"
-EXPECTED = "expected mnist.pkl.gz, a directory of IDX files, or mnist.npz"
+EXPECTED = ("expected mnist.pkl.gz, a directory of IDX files, mnist.npz, a CSV of digits, "
+            "or a folder of your digits' images (0/, 1/, … 9/)")
 
 PathLike = str | os.PathLike
 Progress = Callable[[int, "int | None"], None]  # progress(done_bytes, total_bytes), as in download
@@ -212,7 +213,33 @@ def load_dataset(
         return load_bundled()
     if isinstance(source, str) and source == "mnist":
         return load_mnist(progress=progress, cancel=cancel, cache_dir=cache_dir)
+    if isinstance(source, str) and source in EXTRA_DATASETS:
+        return load_extra(source, progress=progress, cancel=cancel, cache_dir=cache_dir)
     return load_file(source)
+
+
+EXTRA_DATASETS = {  # name: (description, class names), downloaded like MNIST
+    "fashion-mnist": ("Fashion-MNIST (Zalando, MIT licence): 50,000 train / 10,000 validation / 10,000 test",
+                      ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                       "Ankle boot")),
+    "kmnist": ("KMNIST, Kuzushiji-MNIST (ROIS-DS CODH, CC BY-SA 4.0): 50,000 train / 10,000 validation / 10,000 test",
+               ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
+}
+
+
+def load_extra(
+    name: str,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    cache_dir: PathLike | None = None,
+) -> Dataset:
+    """Fashion-MNIST or KMNIST, split 50,000 / 10,000 / 10,000 as the book splits MNIST;
+    downloaded and cached on first use. Its class names are in :data:`EXTRA_DATASETS`."""
+    from nnviz.core.download import fetch_extra
+
+    path = fetch_extra(name, cache_dir=cache_dir, progress=progress, cancel=cancel)
+    return _load_dir(path, name, EXTRA_DATASETS[name][0])
 
 
 def load_mnist(
@@ -267,6 +294,11 @@ def _load_path(path: Path, name: str, description: str) -> Dataset:
             raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
     if head[:3] == b"\x00\x00\x08" or path.name.endswith(("-ubyte", "-ubyte.gz")):
         raise DataError(f"{path.name} is a single IDX file: pass the folder that holds all four IDX files")
+    if path.name.lower().endswith(".csv"):  # label + 784 pixels a row (Kaggle's train.csv)
+        from nnviz.core.mydigits import load_csv
+
+        arrays, about = load_csv(path)
+        return _dataset(path.name, name, description or about, **arrays)
     if path.name.endswith(".gz"):
         raise DataError(f"{path.name} is not a gzip file: it is {sniff(head)} (damaged? delete it and get it again)")
     raise DataError(f"{path.name} is not an MNIST file: {EXPECTED} (it is {sniff(_head(path))})")
@@ -649,6 +681,11 @@ def _load_dir(folder: Path, name: str, description: str) -> Dataset:
         for single in ("mnist.pkl.gz", "mnist.pkl", "mnist.npz"):
             if (folder / single).is_file():
                 return _load_path(folder / single, name, description)
+        from nnviz.core.mydigits import is_digit_folder, load_image_folder
+
+        if is_digit_folder(folder):  # your own digits: 0/*.png … 9/*.png
+            arrays, about = load_image_folder(folder)
+            return _dataset(folder.name, name, description or about, **arrays)
         raise DataError(f"{folder.name or folder} is not an MNIST folder: {EXPECTED}")
     missing = [f"{_IDX_NAMES[k][0]}[.gz]" for k, p in found.items() if p is None]
     if missing:

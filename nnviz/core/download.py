@@ -38,6 +38,7 @@ __all__ = [
     "Source",
     "cache_dir",
     "download_file",
+    "fetch_extra",
     "fetch_mnist",
 ]
 
@@ -81,6 +82,7 @@ class Source:
     name: str
     kind: str  # "pickle" | "idx"
     files: tuple[RemoteFile, ...]
+    dirname: str = IDX_DIRNAME  # the cache sub-folder of an "idx" source
 
     def __post_init__(self) -> None:
         if self.kind not in ("pickle", "idx"):
@@ -133,6 +135,40 @@ MNIST_SOURCES: tuple[Source, ...] = (
     _idx_source("cvdf-datasets (Google)", "https://storage.googleapis.com/cvdf-datasets/mnist/"),
     _idx_source("yann.lecun.com", "http://yann.lecun.com/exdb/mnist/"),
 )
+
+
+# Two more 28x28, 10-class datasets in MNIST's IDX format (60,000 train / 10,000 test); the
+# digests are those torchvision checks (torchvision/datasets/mnist.py).
+_FASHION_FILES = (
+    ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+    ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+    ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+    ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+)
+_KMNIST_FILES = (
+    ("train-images-idx3-ubyte.gz", "bdb82020997e1d708af4cf47b453dcf7"),
+    ("train-labels-idx1-ubyte.gz", "e144d726b3acfaa3e44228e80efcd344"),
+    ("t10k-images-idx3-ubyte.gz", "5c965bf0a639b31b8f53240b1b52f4d7"),
+    ("t10k-labels-idx1-ubyte.gz", "7320c461ea6c1c855c0b718fb2a4b134"),
+)
+
+
+def _idx_files_source(name: str, base_url: str, files: tuple, dirname: str) -> Source:
+    return Source(name, "idx", tuple(RemoteFile(base_url + fn, fn, md5=md5) for fn, md5 in files), dirname)
+
+
+EXTRA_SOURCES: dict[str, tuple[Source, ...]] = {  # looked up at call time (tests replace them)
+    "fashion-mnist": (_idx_files_source("Zalando Research (S3)", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                                        _FASHION_FILES, "fashion-mnist-idx"),),
+    "kmnist": (_idx_files_source("ROIS-CODH", "http://codh.rois.ac.jp/kmnist/dataset/kmnist/",
+                                 _KMNIST_FILES, "kmnist-idx"),),
+}
+
+
+def fetch_extra(name: str, **kwargs: Any) -> Path:
+    """Fashion-MNIST (``"fashion-mnist"``) or KMNIST (``"kmnist"``) in the cache, as
+    :func:`fetch_mnist` does it (verified, atomic, cancellable); returns the IDX folder."""
+    return fetch_mnist(sources=EXTRA_SOURCES[name], **kwargs)
 
 
 def download_deadline() -> float:
@@ -398,7 +434,7 @@ def _resolve_cache_dir(given: str | os.PathLike | None) -> Path:
 
 def _target(root: Path, source: Source) -> Path:
     """Where a source lives in the cache: the pickle file, or the IDX folder."""
-    return root / source.files[0].filename if source.kind == "pickle" else root / IDX_DIRNAME
+    return root / source.files[0].filename if source.kind == "pickle" else root / source.dirname
 
 
 def _is_cached(root: Path, source: Source) -> bool:
@@ -508,7 +544,7 @@ def _fetch_source(
 
     final = _target(root, source)
     try:
-        staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{IDX_DIRNAME}.pid{os.getpid()}.", suffix=".part"))
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{source.dirname}.pid{os.getpid()}.", suffix=".part"))
     except OSError as exc:
         raise DataError(f"cannot download MNIST into {root}: {exc.strerror or exc} "
                         "(set NNVIZ_DATA_DIR to a writable folder)") from None

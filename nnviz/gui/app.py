@@ -67,9 +67,21 @@ def make_app() -> Any:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    app.setDesktopFileName("nnviz")  # the menu entry of 'nnviz --install-desktop-entry'
+    _set_icon(app)
     apply_theme(app)
     configure_pyqtgraph()
     return app
+
+
+def _set_icon(app: Any) -> None:
+    """The window's icon: the same SVG as the desktop menu entry's."""
+    from PySide6.QtGui import QIcon
+
+    from nnviz.desktop import ICON_FILE
+
+    if ICON_FILE.is_file():
+        app.setWindowIcon(QIcon(str(ICON_FILE)))
 
 
 def default_size(app: Any, size: tuple[int, int]) -> tuple[int, int]:

@@ -679,6 +679,8 @@ class MainWindow(QMainWindow):
             parts.append(f"{data.n_validation:,} validation")
         parts.append(f"{data.n_test:,} test digits")
         self.panel.set_data_text(f"{describe_source(source)}: {' / '.join(parts)}")
+        if source not in ("bundled", "mnist") and data.description:  # e.g. your digits, and any files skipped
+            self.statusBar().showMessage(data.description, 15000)
         self.new_run(None)
         self.dataReady.emit()
 

@@ -27,7 +27,8 @@ from nnviz.core.errors import DataError
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_CSV = REPO.parent / "shared" / "data" / "mnist_5k.csv.gz"  # the project's shared/ folder
-EXPECTED = "is not an MNIST file: expected mnist.pkl.gz, a directory of IDX files, or mnist.npz"
+EXPECTED = ("is not an MNIST file: expected mnist.pkl.gz, a directory of IDX files, mnist.npz, a CSV of digits, "
+            "or a folder of your digits' images (0/, 1/, … 9/)")
 
 
 def raises_data_error(match: str):

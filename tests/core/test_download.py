@@ -402,3 +402,41 @@ def test_unwritable_cache_is_one_line(http_server, monkeypatch, pickle_gz, fm, k
     with pytest.raises(download.DataError, match=r"cannot download MNIST into /proc/self: .* \(set NNVIZ_DATA_DIR to a writable folder\)"):
         fetch_mnist(sources=(source,), timeout=FAST)
     assert http_server.hits == []
+
+
+# ---------------------------------------------------------------- Fashion-MNIST and KMNIST
+
+
+@pytest.mark.parametrize("name", ["fashion-mnist", "kmnist"])
+def test_fashion_mnist_and_kmnist_download_beside_mnist_and_split_as_the_book_splits(
+        http_server, fm, data_dir: Path, monkeypatch, name) -> None:
+    from nnviz.core.data import EXTRA_DATASETS
+
+    real = download.EXTRA_SOURCES[name][0]
+    assert real.kind == "idx" and real.dirname == f"{name}-idx" and all(f.md5 for f in real.files)
+    assert [f.filename for f in real.files] == [f.filename for f in download.MNIST_SOURCES[-1].files]
+    mnist, _ = idx_source(http_server, fm, "/mnist/")
+    fetch_mnist(sources=(mnist,), timeout=FAST)   # full MNIST already in the cache ...
+    source, gzipped = idx_source(http_server, fm, f"/{name}/")
+    monkeypatch.setitem(download.EXTRA_SOURCES, name,
+                        (Source(real.name, "idx", source.files, real.dirname),))
+    calls: list[tuple[int, int | None]] = []
+    ds = load_dataset(name, progress=lambda d, t: calls.append((d, t)))   # ... is not mistaken for it
+    assert (ds.n_train, ds.n_validation, ds.n_test) == (60, 12, 20)
+    assert ds.name == name and ds.description == EXTRA_DATASETS[name][0]
+    assert len(EXTRA_DATASETS[name][1]) == 10
+    assert calls[-1] == (sum(len(b) for b in gzipped.values()),) * 2
+    assert files_in(data_dir) == sorted([f"{download.IDX_DIRNAME}/{fn}" for fn in gzipped]
+                                        + [f"{name}-idx/{fn}" for fn in gzipped])
+    hits = len(http_server.hits)
+    assert load_dataset(name).n_train == 60 and len(http_server.hits) == hits  # cached: no network
+
+
+def test_a_damaged_fashion_mnist_download_leaves_nothing(http_server, fm, data_dir: Path, monkeypatch) -> None:
+    source, _ = idx_source(http_server, fm, "/f/")
+    http_server.routes["/f/train-labels-idx1-ubyte.gz"].mode = "truncate"
+    monkeypatch.setitem(download.EXTRA_SOURCES, "fashion-mnist",
+                        (Source("f", "idx", source.files, "fashion-mnist-idx"),))
+    with pytest.raises(DownloadError, match="train-labels-idx1-ubyte.gz is truncated"):
+        load_dataset("fashion-mnist")
+    assert files_in(data_dir) == [] and leftovers(data_dir) == []

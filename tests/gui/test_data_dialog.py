@@ -146,3 +146,35 @@ def test_data_chooser_offers_the_three_sources(qtbot, qapp_themed, tmp_path):
     d.path.setText(str(tmp_path))
     assert d.source() == str(tmp_path)
     assert DataChooser(str(tmp_path)).file.isChecked()
+
+
+def test_data_chooser_offers_fashion_mnist_and_kmnist(qtbot, qapp_themed):
+    from nnviz.gui.dialogs.data_dialog import describe_source
+
+    for name, title in (("fashion-mnist", "Fashion-MNIST"), ("kmnist", "KMNIST")):
+        d = DataChooser(name)
+        qtbot.addWidget(d)
+        assert d.extra[name].isChecked() and d.source() == name
+        assert describe_source(name) == title
+    d.fashion.setChecked(True)
+    assert d.source() == "fashion-mnist"
+
+
+def test_a_folder_of_your_digits_loads_in_the_window_and_names_skipped_files(qtbot, make_window, small_data, tmp_path):
+    from PIL import Image
+
+    from nnviz.core.data import load_dataset
+    from nnviz.core.drawing import paste_digit
+
+    root = tmp_path / "class_digits"
+    for i in range(30):
+        label = int(small_data.test_labels[i])
+        (root / str(label)).mkdir(parents=True, exist_ok=True)
+        picture = (255 * (1 - paste_digit(small_data.test_images[i], 112))).astype(np.uint8)
+        Image.fromarray(picture).save(root / str(label) / f"{i:03d}.png")
+    (root / "0" / "notes.txt").write_text("not a digit")
+    w = make_window(load=load_dataset)
+    with qtbot.waitSignal(w.dataReady, timeout=TIMEOUT):
+        w.load_data(str(root))
+    assert w.data.n_train + w.data.n_test == 30 and w.source == str(root)
+    assert "1 file skipped: 0/notes.txt" in w.statusBar().currentMessage()

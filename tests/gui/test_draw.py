@@ -112,3 +112,33 @@ def test_views_are_tabs_that_fit_1280x720(window):
     titles = [w.tabs.tabText(i) for i in range(w.tabs.count())]
     assert titles[:1] == ["Training"] and {"Draw", "Errors", "Saturation"} <= set(titles)
     assert w.minimumSizeHint().width() <= 1280 and w.minimumSizeHint().height() <= 720
+
+
+def test_add_to_my_digits_saves_the_drawing_for_a_folder_of_your_own_digits(qtbot, window, small_data, tmp_path):
+    from nnviz.core.data import load_dataset
+    from nnviz.core.mydigits import read_digits, read_image
+
+    view = _draw_tab(qtbot, window)
+    folder = tmp_path / "class_digits"
+    assert view.add_to_my_digits(3, str(folder)) is None  # an empty pad saves nothing
+    assert "draw a digit first" in view.pad_note.text() and not folder.exists()
+    saved = []
+    for i in range(10):  # a class draws each digit once ...
+        window.inspector.paste_test_digit(i)
+        saved.append(view.add_to_my_digits(int(small_data.test_labels[i]), str(folder)))
+        # ... and the saved picture reads back as what the network received from the pad
+        picture = read_image(__import__("pathlib").Path(saved[-1]))
+        assert np.abs(picture - view.pad.input_image()).max() < 0.2
+        assert float((picture * view.pad.input_image()).sum() /
+                     np.sqrt((picture ** 2).sum() * (view.pad.input_image() ** 2).sum())) > 0.98
+    assert len(set(saved)) == 10 and view.my_digits_folder == str(folder)
+    label = int(small_data.test_labels[9])
+    assert view.pad_note.text().startswith(f"Saved as class_digits/{label}/drawn-")
+    images, labels = read_digits(folder)  # "test only": every drawn digit
+    assert sorted(labels.tolist()) == sorted(small_data.test_labels[:10].tolist()) and images.shape == (10, 784)
+    for _ in range(4):  # four more of each: enough for a train/test split
+        for i in range(10):
+            window.inspector.paste_test_digit(i)
+            view.add_to_my_digits(int(small_data.test_labels[i]), str(folder))
+    ds = load_dataset(str(folder))
+    assert ds.n_train + ds.n_test == 50 and ds.n_test >= 10

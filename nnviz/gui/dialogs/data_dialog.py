@@ -43,12 +43,17 @@ def in_gui_words(message: str) -> str:
     return message.replace(NO_NETWORK, GUI_NO_NETWORK)
 
 
+EXTRA_NAMES = {"fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
+
+
 def describe_source(source: str) -> str:
     """A short name for a data source, for labels and the window title."""
     if source == "bundled":
         return "bundled MNIST subset"
     if source == "mnist":
         return "full MNIST"
+    if source in EXTRA_NAMES:
+        return EXTRA_NAMES[source]
     return source
 
 
@@ -212,10 +217,15 @@ class DataChooser(QDialog):
         self.bundled = QRadioButton("Bundled: 5,000 real MNIST digits (4,000 train / 1,000 test). Works offline.")
         self.mnist = QRadioButton("Full MNIST: 50,000 train / 10,000 validation / 10,000 test digits, "
                                   "as in the book.\nDownloaded once (about 17 MB), then kept in nnviz's cache.")
+        self.fashion = QRadioButton("Fashion-MNIST: 28×28 pictures of clothes in 10 classes (T-shirt/top … Ankle boot;\n"
+                                    "the views number them 0–9). Downloaded once (about 30 MB).")
+        self.kmnist = QRadioButton("KMNIST: 10 cursive Japanese characters, 28×28 (numbered 0–9). Downloaded once.")
         self.file = QRadioButton("A file on this computer: the book's mnist.pkl.gz, Keras' mnist.npz, "
-                                 "or a folder of the four IDX files.")
+                                 "a folder of the four IDX files,\na CSV of digits (label, 784 pixels) or a "
+                                 "folder of your own digits' pictures (0/ … 9/).")
+        self.extra = {"fashion-mnist": self.fashion, "kmnist": self.kmnist}
         self.group = QButtonGroup(self)
-        for b in (self.bundled, self.mnist, self.file):
+        for b in (self.bundled, self.mnist, self.fashion, self.kmnist, self.file):
             self.group.addButton(b)
         self.path = QLineEdit()
         self.path.setPlaceholderText("path to mnist.pkl.gz, mnist.npz or an IDX folder")
@@ -235,13 +245,15 @@ class DataChooser(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for w in (self.bundled, self.mnist, self.file):
+        for w in (self.bundled, self.mnist, self.fashion, self.kmnist, self.file):
             layout.addWidget(w)
         layout.addLayout(row)
         layout.addWidget(licence)
         layout.addWidget(self.buttons)
         if current == "mnist":
             self.mnist.setChecked(True)
+        elif current in self.extra:
+            self.extra[current].setChecked(True)
         elif current not in ("bundled", "", None):
             self.file.setChecked(True)
             self.path.setText(current)
@@ -255,6 +267,9 @@ class DataChooser(QDialog):
             return "bundled"
         if self.mnist.isChecked():
             return "mnist"
+        for name, button in self.extra.items():
+            if button.isChecked():
+                return name
         text = self.path.text().strip()
         return text or None
 
@@ -266,13 +281,13 @@ class DataChooser(QDialog):
         super().accept()
 
     def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "MNIST file", "", "MNIST (*.pkl.gz *.pkl *.npz);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "MNIST file", "", "MNIST (*.pkl.gz *.pkl *.npz);;CSV of digits (*.csv);;All files (*)")
         if path:
             self.path.setText(path)
             self.file.setChecked(True)
 
     def _on_folder_clicked(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder of MNIST IDX files")
+        path = QFileDialog.getExistingDirectory(self, "Folder of MNIST IDX files, or of your digits (0/ … 9/)")
         if path:
             self.path.setText(path)
             self.file.setChecked(True)

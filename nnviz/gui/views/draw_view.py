@@ -197,6 +197,12 @@ class DrawView(QWidget):
         self.test_button = QPushButton("Paste a test digit")
         self.test_button.setToolTip("Put the next digit of the test set on the pad, as if drawn there")
         self.test_button.clicked.connect(self.testDigitRequested)
+        self.add_button = QPushButton("Add to my digits…")
+        self.add_button.setToolTip("Save this drawing, with the digit you meant, as a picture in a folder of "
+                                   "your own digits (folder/3/…png): a class builds its own set, then trains "
+                                   "or tests on it (nnviz --data FOLDER, or File → Choose data…)")
+        self.add_button.clicked.connect(self._on_add_button_clicked)
+        self.my_digits_folder: str | None = None  # where "Add to my digits" saves (asked the first time)
         self.pad_note = QLabel("")
         self.pad_note.setObjectName("caption")
 
@@ -278,6 +284,10 @@ class DrawView(QWidget):
         buttons.addWidget(self.test_button)
         buttons.addStretch(1)
         left.addLayout(buttons)
+        more = QHBoxLayout()  # its own row: a third button would widen the pad's column on small screens
+        more.addWidget(self.add_button)
+        more.addStretch(1)
+        left.addLayout(more)
         left.addWidget(self.pad_note)
 
         middle = QVBoxLayout()
@@ -373,6 +383,43 @@ class DrawView(QWidget):
                 self.hidden_title.setText(f"Hidden neurons ({n})")
         else:
             self.hidden_image.clear()
+
+    def add_to_my_digits(self, label: int, folder: str) -> str | None:
+        """Save the drawing as digit ``label`` into ``folder/<label>/``; the pad's note says
+        where (or why not). Returns the saved file's path, or None."""
+        from pathlib import Path
+
+        from nnviz.core.errors import DataError
+        from nnviz.core.mydigits import IMAGE_SUFFIXES, save_digit
+
+        try:
+            path = save_digit(folder, label, self.pad.canvas)
+        except DataError as e:
+            self.pad_note.setText(f"Not saved: {e}")
+            return None
+        self.my_digits_folder = folder
+        count = sum(1 for p in path.parent.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        self.pad_note.setText(f"Saved as {Path(folder).name}/{label}/{path.name}: "
+                              f"{count} drawing{'s' if count != 1 else ''} of {label} there")
+        return str(path)
+
+    def _on_add_button_clicked(self) -> None:
+        from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+        if self.pad.empty:
+            self.pad_note.setText("Draw a digit first, then add it to your digits.")
+            return
+        guess = self.prediction
+        label, ok = QInputDialog.getInt(self, "Add to my digits", "Which digit did you draw?",
+                                        guess if guess is not None else 0, 0, 9)
+        if not ok:
+            return
+        folder = self.my_digits_folder
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Folder of your digits (a folder per digit is made in it)")
+            if not folder:
+                return
+        self.add_to_my_digits(label, folder)
 
     @property
     def prediction(self) -> int | None:
