@@ -256,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 import nnviz
 
                 early = nnviz._take_early_interrupt()  # a signal while the entry point was importing
+                signal.signal(signal.SIGTERM, _on_sigterm)  # until _main knows the command
                 if early == signal.SIGTERM:
                     raise _Terminated()
                 if early:
@@ -307,8 +308,8 @@ def _import_core(command: str | None) -> None:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if argv is None and (args.command in ("train", "download") or getattr(args, "headless", False)):
-        signal.signal(signal.SIGTERM, _on_sigterm)  # headless: SIGTERM unwinds and cleans up like Ctrl-C
+    if argv is None and not (args.command in ("train", "download", "race") or getattr(args, "headless", False)):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the window: the default (headless: unwind, exit 143)
     _import_core(args.command)
     from nnviz.core.errors import NnvizError
 

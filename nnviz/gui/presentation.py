@@ -115,6 +115,7 @@ class Presenter(QObject):
         self.active = False
         self.clicker_eta = False
         self._saved: dict[int, tuple[Any, str, Any]] = {}
+        self._axis_texts: dict[int, tuple[Any, str]] = {}   # axis labels shortened to fit
         self._window_state: tuple | None = None
         self._normal_geometry = QRect()
         self._captions: list[QLabel] = []
@@ -223,6 +224,9 @@ class Presenter(QObject):
         w._cards_dirty = True
         self.timer.stop()
         self.unblank()
+        for item, text in self._axis_texts.values():
+            item.labelText = text
+        self._axis_texts.clear()
         self._restore_items()
         fullscreen, maximized, geometry, state, sheet = self._window_state
         w.setStyleSheet(sheet)
@@ -320,6 +324,27 @@ class Presenter(QObject):
                 saved = self._restyle_item(item)
                 if saved is not None:
                     self._saved[key] = saved
+        self._fit_axis_labels()
+
+    def _fit_axis_labels(self) -> None:
+        """A vertical axis's label in large letters may be longer than a short plot is high
+        ("accuracy (%)" at 1024x600): then it says less ("accuracy", "cost") rather than
+        being cut. The full texts come back on leaving."""
+        for item, kind, _old in list(self._saved.values()):
+            if kind != "axis" or item.orientation not in ("left", "right") or not item.label.isVisible():
+                continue
+            full = self._axis_texts.setdefault(id(item), (item, item.labelText))[1]
+            if not full:
+                continue
+            room = item.boundingRect().height() - 6
+            font = QFont(item.label.font())
+            font.setPixelSize(LABEL_PX)
+            metrics = QFontMetrics(font)
+            text = next((t for t in (full, full.split(" (")[0], full.split()[-1])
+                         if metrics.horizontalAdvance(t) <= room), full.split()[-1])
+            if text != item.labelText:
+                item.labelText = text
+                item._updateLabel()
 
     def _restyle_item(self, item: Any) -> tuple[Any, str, Any] | None:
         if isinstance(item, pg.AxisItem):

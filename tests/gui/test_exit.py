@@ -59,7 +59,7 @@ DRIVER = textwrap.dedent("""
     if mode == "screenshot":
         args = Namespace(data=None, screenshot=out, epochs=1, view="presentation", size="1280x720")
     else:
-        args = Namespace(data=None, screenshot=None, epochs=None, view="train", size="1280x720", speed=50.0)
+        args = Namespace(data=None, screenshot=None, epochs=None, view="train", size="1280x720", speed=None, pause=0.05)
     status = run_app(args, recipe=recipe) if recipe is not None else run_app(args)
     alive = [w for w in made if shiboken6.isValid(w)]
     print(f"windows made {len(made)}, alive after run_app {len(alive)}", flush=True)

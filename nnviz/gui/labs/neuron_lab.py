@@ -165,7 +165,9 @@ class NeuronLab(QWidget):
         tl = QVBoxLayout(table_box)
         tl.setContentsMargins(6, 8, 6, 6)
         row = QHBoxLayout()
-        row.addWidget(QLabel("should compute"))
+        should = QLabel("gate")   # short: whole also in presentation mode's large letters
+        should.setToolTip("The logic gate the neuron should compute")
+        row.addWidget(should)
         self.gate_combo = QComboBox()
         self.gate_combo.addItems(list(GATES))
         self.gate_combo.setToolTip("The logic gate each row is checked against (green: right, red: wrong)")
@@ -182,6 +184,7 @@ class NeuronLab(QWidget):
             "The book's circuit: five perceptrons, each this neuron (a NAND with the preset), compute the "
             "bitwise sum x₁ ⊕ x₂ and the carry bit x₁x₂. Change a weight and watch the sums break.")
         al.addWidget(self.adder_table, 1)
+        self.adder_table.setMinimumHeight(100)   # leaves the note below its line at 1024x600
         self.adder_note = note()
         al.addWidget(self.adder_note)
 
