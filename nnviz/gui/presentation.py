@@ -212,7 +212,7 @@ class Presenter(QObject):
                 w.setGeometry(screen.geometry())
             w.showFullScreen()
         self.timer.start()
-        w._cards_dirty = True   # the status bar's texts shorten for the large letters
+        w._render_cards()   # the status bar's texts shorten for the large letters, now
         self._message("Presentation mode · Esc leaves")
 
     def leave(self) -> None:
@@ -221,7 +221,7 @@ class Presenter(QObject):
             return
         w = self.window
         self.active = False
-        w._cards_dirty = True
+        w._render_cards()   # the status bar's full texts, now
         self.timer.stop()
         self.unblank()
         for item, text in self._axis_texts.values():
