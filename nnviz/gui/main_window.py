@@ -636,6 +636,8 @@ class MainWindow(QMainWindow):
             try:
                 self.controller.prepare(config, self.data, start=last)
                 self._skip_epoch = k   # the run starts by re-reporting epoch k
+                if k >= m.target:   # a run that had reached its target: finished, as it was
+                    self.controller.stop()
             except ConfigError as e:
                 self.messages.show_message(f"Cannot continue the run brought back: {e}")
         self._update_status_eta(m.panel["eta"])

@@ -57,7 +57,7 @@ def test_each_run_replacing_action_is_undone_by_ctrl_z(qtbot, window, action):
     assert w.undo_action.isEnabled() and "replaced the run of 3 epochs" in w.undo_action.text()
     _undo(qtbot, w)
     _same_run(w, numbers, weights)
-    assert w.controller.state == "ready" and w.panel.config().sizes == (784, 30, 10)
+    assert w.controller.state == "finished" and w.panel.config().sizes == (784, 30, 10)  # at its target, as it was
     w.render_views()
     assert w.accuracy.test.n == 4                       # epochs 0..3 drawn again
     np.testing.assert_array_equal(w.heatmaps._weights[0], weights[0])
