@@ -583,8 +583,7 @@ class MainWindow(QMainWindow):
                  "hidden": run.sizes[1:-1], "seed": run.seed, "dtype": run.dtype}
         return RunMemento(data=self.data, source=self.source, data_text=self.panel.data_label.text(),
                           panel=panel, config=self.controller.config, history=self.history,
-                          inspector=self.inspector.state(), failed=self._failed, target=c.epochs,
-                          trained=self.has_trained())
+                          inspector=self.inspector.state(), failed=self._failed, target=c.epochs)
 
     def remember_run(self, why: str | None) -> None:
         """Before ``why`` replaces a run that has trained: make it undoable and say so."""

@@ -10,7 +10,7 @@ paused after its last epoch; redo brings back the one that replaced it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -31,7 +31,6 @@ class RunMemento:
     inspector: Any
     failed: bool
     target: int
-    trained: bool = field(default=False)
 
     def describe(self) -> str:
         """'the run of 12 epochs (94.1 %)'."""

@@ -153,7 +153,7 @@ class StepView(QWidget):
         # the step on the hidden neurons' weights, and the weights after it
         # (two graphics widgets side by side, stretched alike: the mosaics are the same size)
         self.graphics_pair = [pg.GraphicsLayoutWidget(), pg.GraphicsLayoutWidget()]
-        self.views, self.images, self.colorbars = [], [], []
+        self.images, self.colorbars = [], []
         self.mosaic_titles = []
         mosaics = QHBoxLayout()
         mosaics.setSpacing(4)
@@ -161,12 +161,11 @@ class StepView(QWidget):
             graphics.ci.setContentsMargins(2, 2, 2, 2)
             self.mosaic_titles.append(graphics.addLabel(label, row=0, col=0, colspan=2, color=style.MUTED,
                                                         size="10pt"))
-            view, image = image_box(graphics, row=1, col=0)
+            _view, image = image_box(graphics, row=1, col=0)
             bar = pg.ColorBarItem(values=(-1, 1), colorMap=style.HEATMAP_COLORMAP, interactive=False, width=12,
                                   colorMapMenu=False)
             bar.setImageItem(image)
             graphics.addItem(bar, row=1, col=1)
-            self.views.append(view)
             self.images.append(image)
             self.colorbars.append(bar)
             mosaics.addWidget(graphics, 1)
