@@ -18,16 +18,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 import platformdirs
-import requests
-import urllib3.exceptions
 
 from nnviz import __version__
 from nnviz.core.errors import DataError, DownloadError
 from nnviz.core.files import make_ordinary
+
+if TYPE_CHECKING:  # requests costs 0.1 s to import: only a download needs it
+    import requests
 
 __all__ = [
     "MNIST_SOURCES",
@@ -314,6 +315,8 @@ def download_file(
     _check_cancel(cancel)
     _ensure_dir(dest.parent)
     if session is None:
+        import requests
+
         with requests.Session() as own:
             return download_file(
                 url, dest, md5=md5, sha256=sha256, progress=progress, cancel=cancel, timeout=timeout, session=own,
@@ -358,6 +361,9 @@ def _stream(
 ) -> None:
     """GET ``url`` and write its body to ``out``, checking length, size cap, deadline,
     digests and cancel."""
+    import requests
+    import urllib3.exceptions
+
     host = _host(url)
     digests = _Digests(md5, sha256)
     done, total = 0, None
@@ -472,6 +478,8 @@ def fetch_mnist(
     _check_writable(root)
 
     failures: list[DownloadError] = []
+    import requests
+
     with requests.Session() as session:
         for source in sources:
             _check_cancel(cancel)

@@ -325,6 +325,18 @@ class Controls:
                 self._cond.wait(left)
             self._held_until = 0.0
 
+    def wait_while_paused(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` while the run is paused and nothing is asked of it
+        (no resume, step or stop). True if it is still so when the time is up."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        with self._cond:
+            while self._paused and not (self._stop or self._steps or self._step_epoch):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return True
+                self._cond.wait(left)
+            return False
+
     def _wait(self, timeout: float) -> None:
         with self._cond:
             if self._paused and not self._stop and not self._steps and not self._step_epoch:

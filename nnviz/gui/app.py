@@ -20,6 +20,7 @@ APPLICATION = "nnviz"
 VIEWS = ("train", "step", "draw", "errors", "saturation", "race", "presentation", "network", "neuron",
          "descent", "surface")
 SCREENSHOT_TIMEOUT_S = 600
+GRAB_SETTLE_MS = 0  # the grab comes at the next turn of the event loop (it draws the views itself)
 SETTINGS_ENV = "NNVIZ_SETTINGS_DIR"  # put nnviz.ini here instead of the user's config folder
 
 
@@ -252,12 +253,12 @@ class Screenshot:
             return
         self._grabbing = True
         if self.view == "network":  # the diagram, a neuron selected and an edit in the editor
-            self.window.network_tab.prepare_screenshot(lambda: QTimer.singleShot(150, self._grab))
+            self.window.network_tab.prepare_screenshot(lambda: QTimer.singleShot(GRAB_SETTLE_MS, self._grab))
             return
         if self.view in ("draw", "errors", "saturation"):  # the inspector's tabs: wait for the analysis
-            self.window.inspector.prepare_screenshot(self.view, lambda: QTimer.singleShot(150, self._grab))
+            self.window.inspector.prepare_screenshot(self.view, lambda: QTimer.singleShot(GRAB_SETTLE_MS, self._grab))
             return
-        QTimer.singleShot(150, self._grab)
+        QTimer.singleShot(GRAB_SETTLE_MS, self._grab)
 
     def _grab(self) -> None:
         from PySide6.QtWidgets import QApplication

@@ -38,6 +38,7 @@ JOIN_TIMEOUT_MS = 5000  # then an error is logged, and the wait goes on
 
 WEIGHTS_INTERVAL = 0.5  # seconds between weight samples sent within an epoch
 PROGRESS_SEND_INTERVAL = 1 / 20  # seconds between progress snapshots sent to the GUI
+WARM_UP_DELAY = 1.0  # seconds a new, paused run leaves to the window before loading the kernel
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,6 +125,12 @@ class TrainingWorker(QObject):
                 self._send_points(points)
                 self.epochFinished.emit(snap)
                 if self.config.dtype not in _warmed:   # before the first mini-batch, not in it
+                    # A new run waits paused: the window's first frames come first, then
+                    # the kernel loads while nobody needs it (at once if the run starts).
+                    if self.controls is not None:
+                        self.controls.wait_while_paused(WARM_UP_DELAY)
+                        if self.controls.stop_requested:
+                            continue
                     self.preparing.emit(True)
                     try:
                         warm_up(self.config.dtype)

@@ -251,3 +251,21 @@ def test_help_documents_the_speed():
         r = _cli(*command, "--help")
         assert "--speed" in r.stdout and "digits a second" in " ".join(r.stdout.split())
     assert "--pause" in _cli("replay", "--help").stdout
+
+
+@pytest.mark.parametrize("wake", ["resume", "step", "step_epoch", "stop"])
+def test_waiting_while_paused_ends_at_once_when_the_run_is_asked_for(wake):
+    controls = Controls(paused=True)
+    result = []
+    thread = threading.Thread(target=lambda: result.append(controls.wait_while_paused(1000.0)))
+    thread.start()
+    getattr(controls, wake)()
+    thread.join(30)
+    assert not thread.is_alive() and result == [False]   # woken by the change, not after 1,000 s
+
+
+def test_waiting_while_paused_times_out_if_nothing_is_asked():
+    controls = Controls(paused=True)
+    controls.set_eta(1.0)     # a change of a setting is not a request to run
+    assert controls.wait_while_paused(0.05) is True
+    assert Controls(paused=False).wait_while_paused(1000.0) is False   # not paused: no wait

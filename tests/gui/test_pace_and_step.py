@@ -166,3 +166,23 @@ def test_the_window_says_when_it_prepares_the_training_kernel(qtbot, make_window
     assert seen[0] == (True, "preparing…") and seen[1][0] is False and seen[1][1] != "preparing…"
     qtbot.keyClick(w, Qt.Key_N)        # and then trains at once
     qtbot.waitUntil(lambda: w.step_view.shown >= 1, timeout=TIMEOUT)
+
+
+def test_a_new_paused_run_leaves_the_kernel_alone_until_it_is_needed(qtbot, make_window, monkeypatch):
+    """The first second of a new, paused run belongs to the window (its first frames): the
+    kernel loads after it, or at once when the run is asked for; a window closed before
+    then never loads it (closing does not wait for a compiler)."""
+    loads = []
+    monkeypatch.setattr("nnviz.gui.worker._warmed", set())
+    monkeypatch.setattr("nnviz.gui.worker.WARM_UP_DELAY", 1000.0)   # longer than any test
+    monkeypatch.setattr("nnviz.gui.worker.warm_up", lambda dtype: loads.append(dtype))
+    w = make_window()
+    w.close()                      # returns: the stop woke the waiting worker
+    assert w.controller.state == "idle" and loads == []
+
+    w2 = make_window()
+    seen = []
+    w2.controller.preparing.connect(seen.append)
+    qtbot.keyClick(w2, Qt.Key_N)   # asked for: it loads now, then trains the mini-batch
+    qtbot.waitUntil(lambda: w2.step_view.shown >= 1, timeout=TIMEOUT)
+    assert loads == ["float64"] and seen == [True, False]
