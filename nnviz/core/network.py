@@ -81,6 +81,7 @@ def parse_dtype(dtype: Any) -> np.dtype:
 
 MAX_PARAMETERS = 10_000_000  # weights + biases; [784, 30, 10] has 23,860
 MAX_LAYERS = 32
+ROW_BLOCK = 1024  # rows per numpy call when laying out a dataset (the GIL is let go between calls)
 
 
 def parse_sizes(sizes: Any) -> list[int]:
@@ -154,13 +155,24 @@ class PreparedData:
 def sparse_rows(images: np.ndarray, dtype: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nonzero entries of each row of ``images``, listed once (compressed sparse
     rows): ``(indptr (n+1,) int64, indices int32, values)``, the values in ``dtype``
-    (default: the images' own)."""
-    images = np.ascontiguousarray(images)
+    (default: the images' own).
+
+    Made block by block (:data:`ROW_BLOCK` rows), so that the thread doing it lets go of
+    Python's GIL between blocks: a window beside it never waits for the whole dataset."""
+    images = np.asarray(images)
     n, width = images.shape
-    flat = np.flatnonzero(images)
-    indptr = np.searchsorted(flat, np.arange(n + 1, dtype=np.int64) * width).astype(np.int64)
-    indices = (flat % width).astype(np.int32) if width else flat.astype(np.int32)
-    values = images.reshape(-1)[flat].astype(dtype or images.dtype)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for lo in range(0, n, ROW_BLOCK):
+        indptr[lo + 1:lo + ROW_BLOCK + 1] = np.count_nonzero(images[lo:lo + ROW_BLOCK], axis=1)
+    np.cumsum(indptr, out=indptr)
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    values = np.empty(int(indptr[-1]), dtype=dtype or images.dtype)
+    for lo in range(0, n, ROW_BLOCK):
+        block = images[lo:lo + ROW_BLOCK].reshape(-1)
+        flat = np.flatnonzero(block)
+        a, b = indptr[lo], indptr[min(lo + ROW_BLOCK, n)]
+        indices[a:b] = flat % width if width else flat
+        values[a:b] = block[flat]
     for a in (indptr, indices, values):
         a.flags.writeable = False
     return indptr, indices, values
@@ -446,7 +458,8 @@ class Network:
                 + ("" if self.coding.one_hot else f" coding digits 0 to {self.coding.n_classes - 1}"))
         n = images.shape[0]
         x = np.empty((n, n_in + 1), dtype=self.dtype)
-        x[:, :n_in] = images
+        for lo in range(0, n, ROW_BLOCK):   # in blocks: the GIL is let go between them
+            x[lo:lo + ROW_BLOCK, :n_in] = images[lo:lo + ROW_BLOCK]
         x[:, n_in] = 1.0
         if self.coding.one_hot:
             y = np.zeros((n_out, n), dtype=self.dtype)

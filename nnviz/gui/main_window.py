@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QRect, QSettings, Qt, QTimer, Signal
@@ -187,6 +189,11 @@ class MainWindow(QMainWindow):
         self._frame_end_timer.setSingleShot(True)
         self._frame_end_timer.setInterval(FRAME_SETTLE_MS)
         self._frame_end_timer.timeout.connect(self._on_frame_end_timer_timeout)
+        self._frame_pieces: list[Callable[[], Any]] = []
+        self._piece_timer = QTimer(self)   # the next piece of a frame, at the next turn of the event loop
+        self._piece_timer.setSingleShot(True)
+        self._piece_timer.setInterval(0)
+        self._piece_timer.timeout.connect(self._on_piece_timer_timeout)
         self.redraw_timer.start(int(1000 * self.frame_interval))
         self._rebuild_timer = QTimer(self)
         self._rebuild_timer.setSingleShot(True)
@@ -837,8 +844,20 @@ class MainWindow(QMainWindow):
             # training waits while the frame is drawn, instead of taking turns with it
             # for Python's GIL (which would make every frame take twice as long)
             controls.hold(FRAME_HOLD_LIMIT)
-        self.render_views(throttled=True)
-        self._frame_end_timer.start()
+        self._frame_pieces = list(self._pieces(throttled=True))
+        self._piece_timer.start()
+
+    def _on_piece_timer_timeout(self) -> None:
+        """One piece of the frame. Each piece (and the repaint it causes, which Qt does
+        before the next) has a turn of the event loop to itself: keys, clicks and timers
+        wait for one piece at most, never for the whole frame."""
+        if not self._frame_pieces:
+            return
+        self._frame_pieces.pop(0)()
+        if self._frame_pieces:
+            self._piece_timer.start()
+        else:
+            self._frame_end_timer.start()
 
     def _on_frame_end_timer_timeout(self) -> None:
         """Schedule the next frame: the costlier this one was, the later."""
@@ -849,11 +868,20 @@ class MainWindow(QMainWindow):
         self.redraw_timer.start(int(1000 * self.frame_interval))
 
     def render_views(self, throttled: bool = False) -> None:
-        """Draw what changed since the last frame. ``throttled`` (the redraw timer's
-        frames): while training runs, the heatmaps are redrawn at most every
-        HEATMAP_INTERVAL, since their repaint is the costliest part of a frame."""
-        self.accuracy.render()
-        self.cost.render()
+        """Draw what changed since the last frame, all at once. ``throttled`` (the redraw
+        timer's frames, drawn piece by piece): while training runs, the heatmaps are
+        redrawn at most every HEATMAP_INTERVAL, since their repaint is the costliest part
+        of a frame."""
+        for piece in self._pieces(throttled):
+            piece()
+
+    def _pieces(self, throttled: bool) -> tuple[Callable[[], Any], ...]:
+        """The frame's pieces, in order: each view draws what changed since it last drew."""
+        return (self.accuracy.render, self.cost.render, partial(self._render_heatmaps, throttled),
+                self._render_cards_if_dirty, self.step_view.render, self.inspector.render,
+                self.viewsRendered.emit)
+
+    def _render_heatmaps(self, throttled: bool) -> None:
         now = time.monotonic()
         if (not throttled or self.controller.state != "running" or self._step_arrived
                 or now - self._heat_drawn >= HEATMAP_INTERVAL):
@@ -861,12 +889,11 @@ class MainWindow(QMainWindow):
             if self.heatmaps.dirty:
                 self._heat_drawn = now
             self.heatmaps.render()
+
+    def _render_cards_if_dirty(self) -> None:
         if self._cards_dirty:
             self._cards_dirty = False
             self._render_cards()
-        self.step_view.render()
-        self.inspector.render()
-        self.viewsRendered.emit()
 
     def _render_cards(self) -> None:
         e, p = self._last_epoch, self._last_progress
@@ -1074,6 +1101,7 @@ class MainWindow(QMainWindow):
             return
         self.redraw_timer.stop()
         self._frame_end_timer.stop()
+        self._piece_timer.stop()
         self._rebuild_timer.stop()
         self.lesson.shutdown()
         self.race.shutdown()
