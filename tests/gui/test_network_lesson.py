@@ -13,15 +13,9 @@ from nnviz.core.editor import NeuronEdit, apply_edits
 from nnviz.core.recipe import load_recipe, replay
 from nnviz.core.training import EpochSnapshot
 
+from test_network_view import network_tab   # tests/gui is on the path (pytest's default import mode)
+
 TIMEOUT = 60_000   # ms: only a guard against a hang; waits return once their condition holds
-
-
-def network_tab(qtbot, w):
-    tab = w.network_tab
-    w.tabs.setCurrentIndex(tab.index)
-    qtbot.waitUntil(lambda: w.tabs.currentWidget() is tab.view, timeout=TIMEOUT)
-    tab.render(force=True)
-    return tab.view
 
 
 def step_to(qtbot, w, batch):

@@ -1,13 +1,15 @@
 """The Network tab: the chapter's picture of the network, live, and the neuron editor.
 
-Left: the diagram. The input digit as its 28×28 image, the hidden neurons as circles
+Left: the diagram. The input digit as its 28×28 image (a test digit, the Draw tab's
+drawing, or the first digit of the mini-batch training used last), the hidden neurons as circles
 coloured by their activation for that digit, the 10 output neurons with theirs and the
 winner marked; every hidden→output connection drawn (colour = sign, width = |w|, the
 heatmaps' diverging map); for the selected hidden neuron its strongest input pixels as
 edges. Right: the selected neuron (its 784 incoming weights as a tile, its outgoing
 weights) and the editor (switch it off, scale its outgoing weights, shift its bias), the
 edits listed, their effect on the test digits, "which neurons matter", and "apply to the
-weights" (undoable: it replaces the run, as opening a network does).
+weights" (undoable: it replaces the run, as opening a network does). A lesson records the
+edits and their application (:mod:`nnviz.gui.dialogs.lesson`).
 
 The maths is the core's (:mod:`nnviz.core.editor`); this module only draws and wires.
 :class:`NetworkTab` follows the network the Draw tab shows (live, or a rewound epoch),
