@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,12 +26,14 @@ from nnviz.core.analysis import ErrorAnalysis, _check_params, _weighted_input, a
 from nnviz.core.codings import OutputCoding, coding_for
 from nnviz.core.errors import ConfigError
 from nnviz.core.network import _sigmoid_inplace
+from nnviz.core.schema import is_int, is_number, shown
 
-__all__ = ["EDIT_KINDS", "EditBench", "EditEffect", "NeuronEdit", "apply_edits", "edit_effect", "edited_activations",
-           "rank_neurons"]
+__all__ = ["EDIT_KINDS", "MAX_EDITS", "EditBench", "EditEffect", "NeuronEdit", "apply_edits", "check_edits",
+           "edit_effect", "edited_activations", "edits_from_json", "rank_neurons"]
 
 EDIT_KINDS = ("off", "scale", "bias")
 MAX_EDIT_VALUE = 1e6
+MAX_EDITS = 1000   # edits in one list (a saved network's, a lesson event's)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,37 @@ def check_edits(sizes: Sequence[int], edits: Sequence[NeuronEdit]) -> list[Neuro
             raise ConfigError(f"an edit's value must be a finite number up to {MAX_EDIT_VALUE:g}, got {e.value!r}")
         out.append(NeuronEdit(int(e.layer), int(e.neuron), e.kind, v))
     return out
+
+
+def edits_from_json(doc: Any, sizes: Sequence[int]) -> list[NeuronEdit]:
+    """Edits read from a file (a list of :meth:`NeuronEdit.as_dict` objects), each checked:
+    at most MAX_EDITS, whole-number ``layer`` and ``neuron``, a known ``kind``, a number
+    ``value`` (may be left out for 'off'), and fitting layer ``sizes``. ConfigError naming
+    the first bad edit otherwise."""
+    if not isinstance(doc, list) or len(doc) > MAX_EDITS:
+        raise ConfigError(f"neuron edits must be a list of at most {MAX_EDITS} edits, got {shown(doc)}")
+    edits = []
+    for i, e in enumerate(doc):
+        if not isinstance(e, dict):
+            raise ConfigError(f"neuron edit {i} must be an object, got {shown(e)}")
+        for key in ("layer", "neuron"):
+            if not is_int(e.get(key)):
+                raise ConfigError(f"neuron edit {i}: '{key}' must be a whole number, got {shown(e.get(key))}")
+        if e.get("kind") not in EDIT_KINDS if isinstance(e.get("kind"), str) else True:
+            raise ConfigError(f"neuron edit {i}: 'kind' must be off, scale or bias, got {shown(e.get('kind'))}")
+        if "value" not in e and e["kind"] != "off":
+            raise ConfigError(f"neuron edit {i}: a {e['kind']} edit needs a 'value'")
+        value = e.get("value", 0.0)
+        if not is_number(value):
+            raise ConfigError(f"neuron edit {i}: 'value' must be a number, got {shown(value)}")
+        if abs(e["layer"]) > 2**31 or abs(e["neuron"]) > 2**31 or not abs(value) <= MAX_EDIT_VALUE:
+            raise ConfigError(f"neuron edit {i} is out of range ({shown(e['layer'])}, {shown(e['neuron'])}, "
+                              f"{shown(value)})")
+        edits.append(NeuronEdit(e["layer"], e["neuron"], e["kind"], float(value)))
+    try:
+        return check_edits(sizes, edits)
+    except ConfigError as exc:
+        raise ConfigError(f"neuron edits do not fit the network: {exc}") from None
 
 
 def _sizes(weights: Sequence[np.ndarray]) -> list[int]:

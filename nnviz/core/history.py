@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from nnviz.core.costs import get_cost
+from nnviz.core.editor import MAX_EDITS, edits_from_json
 from nnviz.core.errors import ConfigError, DataError
 from nnviz.core.network import MAX_LAYERS, Network, parse_dtype, parse_sizes
 from nnviz.core.safeio import MB, check_regular, npz_keys, open_regular, open_zip, read_npy_member, sniff
@@ -267,26 +268,12 @@ def load_network(path: str | os.PathLike) -> tuple[Network, dict[str, Any], list
     return net, config, _check_rows(rows, name)
 
 
-MAX_EDITS = 1000   # neuron edits kept with a saved network
-
-
 def _check_edits(doc: Any, sizes: Sequence[int], name: str) -> list:
     """The saved neuron edits as NeuronEdits, each checked against the network's sizes."""
-    from nnviz.core.editor import EDIT_KINDS, NeuronEdit, check_edits
-
-    if not isinstance(doc, list) or len(doc) > MAX_EDITS:
-        raise DataError(f"{name}: its neuron edits are damaged (expected a list of at most {MAX_EDITS})")
-    edits = []
-    for i, e in enumerate(doc):
-        ok = (isinstance(e, dict) and is_int(e.get("layer")) and is_int(e.get("neuron"))
-              and e.get("kind") in EDIT_KINDS and is_number(e.get("value", 0.0)))
-        if not ok:
-            raise DataError(f"{name}: its neuron edits are damaged (edit {i} is {shown(e)})")
-        edits.append(NeuronEdit(e["layer"], e["neuron"], e["kind"], float(e.get("value", 0.0))))
     try:
-        return check_edits(sizes, edits)
+        return edits_from_json(doc, sizes)
     except ConfigError as e:
-        raise DataError(f"{name}: its neuron edits do not fit the network: {e}") from None
+        raise DataError(f"{name}: its neuron edits are damaged: {e}") from None
 
 
 def _check_rows(rows: Any, name: str) -> list[dict[str, Any]]:

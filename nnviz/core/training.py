@@ -350,7 +350,9 @@ class Controls:
 @dataclass(frozen=True)
 class ProgressSnapshot:
     """Progress within an epoch. ``epoch`` is the book's 0-based index of the epoch
-    under way; ``running_cost`` the mean cost per example over it so far."""
+    under way; ``running_cost`` the mean cost per example over it so far;
+    ``first_example`` the position in the training set of the first digit of the latest
+    mini-batch trained (None before the epoch's first)."""
 
     epoch: int
     batch: int
@@ -364,6 +366,7 @@ class ProgressSnapshot:
     elapsed: float
     examples_per_second: float
     paused: bool
+    first_example: int | None = None
 
     @property
     def fraction(self) -> float:
@@ -397,7 +400,9 @@ class EpochSnapshot:
 
     ``weights[l]``: ``(sizes[l+1], sizes[l])``, ``biases[l]``: ``(sizes[l+1], 1)``,
     read-only copies. ``training_cost`` is the mean cost per example over the epoch
-    (nan before training); ``seconds`` the time spent training in it (pauses excluded).
+    (nan before training); ``seconds`` the time spent training in it (pauses excluded);
+    ``first_example`` the position in the training set of the first digit of the epoch's
+    last mini-batch (None for the snapshot a run starts with).
     """
 
     epochs_done: int
@@ -413,6 +418,7 @@ class EpochSnapshot:
     step: int
     weights: tuple[np.ndarray, ...] = field(repr=False)
     biases: tuple[np.ndarray, ...] = field(repr=False)
+    first_example: int | None = None
 
     @property
     def epoch(self) -> int:
@@ -535,8 +541,11 @@ def train(
     ``start_epoch`` continues a run from that many epochs done (the shuffling of each
     epoch depends only on the seed and its index). Stops when ``controls.stop()`` is
     called, after the target number of epochs, or raises :class:`TrainingDiverged`.
-    ``schedule`` maps a global mini-batch step to ``(name, value)`` changes ('eta',
-    'cost') applied to ``controls`` just before that mini-batch (to replay a lesson).
+    ``schedule`` maps a global mini-batch step to ``(name, value)`` changes applied just
+    before that mini-batch (to replay a lesson): 'eta' and 'cost' to ``controls``;
+    'apply' (a sequence of :class:`nnviz.core.editor.NeuronEdit`) writes those edits into
+    the network's weights, only between epochs (a step that starts an epoch, or the step
+    at which training ends).
     """
     config = config.validated()
     check_data_fits(config.sizes, data, config.outputs)
@@ -566,6 +575,10 @@ def train(
     chunked = type(controls)._may_run is Controls._may_run
     flag = getattr(controls, "changes", None)
     scheduled = sorted(schedule) if schedule else []
+    for s in scheduled:
+        if s % batches and any(name == "apply" for name, _ in schedule[s]):
+            raise ConfigError(f"edits can be written into the weights only between epochs, not before mini-batch "
+                              f"{s % batches + 1} of epoch {s // batches + 1} ({batches} mini-batches an epoch)")
     per_batch = 0.0   # seconds per mini-batch, as last measured
 
     def step_record(idx: np.ndarray, before: tuple, epoch: int, batch: int) -> StepRecord:
@@ -580,7 +593,7 @@ def train(
             bias_steps=tuple(_frozen(a - b) for a, b in zip(b_after, before[3])),
             weights=w_after, biases=b_after)
 
-    def epoch_snapshot(done: int, train_cost: float, seconds: float) -> EpochSnapshot:
+    def epoch_snapshot(done: int, train_cost: float, seconds: float, first: int | None = None) -> EpochSnapshot:
         _check_finite(net, done)
         weights, biases = net.copy_params()
         vc = net.accuracy(*valid) if valid is not None else 0
@@ -589,7 +602,7 @@ def train(
             test_correct=net.accuracy(*test), test_total=len(test[1]),
             validation_correct=vc, validation_total=len(valid[1]) if valid is not None else 0,
             training_cost=train_cost, test_cost=net.total_cost(*test), seconds=seconds,
-            eta=eta, cost=cost, step=step, weights=weights, biases=biases)
+            eta=eta, cost=cost, step=step, weights=weights, biases=biases, first_example=first)
 
     yield epoch_snapshot(start_epoch, float("nan"), 0.0)
     epoch = start_epoch
@@ -607,12 +620,13 @@ def train(
                 if controls.stop_requested:
                     return
                 if since_progress or batch == 0:
-                    yield _progress(epoch, batch, batches, k, n, cost_sum, eta, cost, step, seconds, True)
+                    yield _progress(epoch, batch, batches, k, n, cost_sum, eta, cost, step, seconds, True,
+                                    order, m)
                     since_progress = 0
                 controls._wait(0.1)
                 continue
             if schedule and step in schedule:
-                _apply(controls, schedule[step])
+                _apply(controls, schedule[step], net)
             if controls.eta != eta:
                 old, eta = eta, controls.eta
                 yield SettingChanged("eta", old, eta, epoch, batch, step, k, n)
@@ -655,12 +669,14 @@ def train(
             ):
                 _check_finite(net, epoch + 1)
                 yield _progress(epoch, batch, batches, k, n, cost_sum, eta, cost, step, seconds,
-                                controls.paused)
+                                controls.paused, order, m)
                 since_progress = 0
                 last_progress = clock()
         controls._epoch_ended()
         epoch += 1
-        yield epoch_snapshot(epoch, cost_sum / n, seconds)
+        yield epoch_snapshot(epoch, cost_sum / n, seconds, int(order[(batch - 1) * m]))
+    if schedule and step in schedule and not controls.stop_requested:
+        _apply(controls, schedule[step], net)   # e.g. edits written into the weights after the last epoch
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -697,22 +713,27 @@ def _chunk_size(left: int, step: int, since_progress: int, since_last: float, pe
     return max(1, n)
 
 
-def _apply(controls: Controls, changes: Sequence[tuple[str, Any]]) -> None:
+def _apply(controls: Controls, changes: Sequence[tuple[str, Any]], net: Network) -> None:
     for name, value in changes:
         if name == "eta":
             controls.set_eta(value)
         elif name == "cost":
             controls.set_cost(value)
+        elif name == "apply":   # the neuron editor's edits, written into the weights
+            from nnviz.core.editor import apply_edits
+
+            net.weights, net.biases = apply_edits(net.weights, net.biases, value)
         else:
-            raise ConfigError(f"unknown live setting {name!r}: expected 'eta' or 'cost'")
+            raise ConfigError(f"unknown live setting {name!r}: expected 'eta', 'cost' or 'apply'")
 
 
 def _progress(epoch: int, batch: int, batches: int, k: int, n: int, cost_sum: float, eta: float,
-              cost: str, step: int, seconds: float, paused: bool) -> ProgressSnapshot:
+              cost: str, step: int, seconds: float, paused: bool, order: np.ndarray, m: int) -> ProgressSnapshot:
     return ProgressSnapshot(
         epoch=epoch, batch=batch, batches_per_epoch=batches, examples_seen=k, n_train=n,
         running_cost=cost_sum / k if k else float("nan"), eta=eta, cost=cost, step=step,
-        elapsed=seconds, examples_per_second=k / seconds if seconds > 0 else 0.0, paused=paused)
+        elapsed=seconds, examples_per_second=k / seconds if seconds > 0 else 0.0, paused=paused,
+        first_example=int(order[(batch - 1) * m]) if batch else None)
 
 
 def _check_finite(net: Network, epochs: int) -> None:

@@ -1,13 +1,15 @@
 """The Network tab: the chapter's picture of the network, live, and the neuron editor.
 
-Left: the diagram. The input digit as its 28×28 image, the hidden neurons as circles
+Left: the diagram. The input digit as its 28×28 image (a test digit, the Draw tab's
+drawing, or the first digit of the mini-batch training used last), the hidden neurons as circles
 coloured by their activation for that digit, the 10 output neurons with theirs and the
 winner marked; every hidden→output connection drawn (colour = sign, width = |w|, the
 heatmaps' diverging map); for the selected hidden neuron its strongest input pixels as
 edges. Right: the selected neuron (its 784 incoming weights as a tile, its outgoing
 weights) and the editor (switch it off, scale its outgoing weights, shift its bias), the
 edits listed, their effect on the test digits, "which neurons matter", and "apply to the
-weights" (undoable: it replaces the run, as opening a network does).
+weights" (undoable: it replaces the run, as opening a network does). A lesson records the
+edits and their application (:mod:`nnviz.gui.dialogs.lesson`).
 
 The maths is the core's (:mod:`nnviz.core.editor`); this module only draws and wires.
 :class:`NetworkTab` follows the network the Draw tab shows (live, or a rewound epoch),
@@ -40,6 +42,7 @@ CAPTION = ("The network of chapter 1: the input layer is the digit's 784 pixels 
            "\"The hidden layer's job is to look for clues\": click a hidden neuron to see its incoming weights (the tile) "
            "and the pixels of this digit that move it most (the lines from the image).")
 
+MINIBATCH_DIGIT_INTERVAL = 0.5   # seconds: while training, the mini-batch's digit changes at most this often
 STRONGEST_PIXELS = 12     # input→hidden edges drawn for the selected neuron: its strongest pixels for the digit
 MAX_EDGES = 2500          # hidden→hidden edges drawn at most (else only the selected neuron's)
 MANY_EDGES = 400          # more edges than this are drawn without antialiasing (4x faster)
@@ -357,8 +360,9 @@ class NetworkView(QWidget):
     input), :meth:`set_test_data` (for the editor's accuracy). :meth:`render` draws what
     changed. Outputs: ``applyRequested`` (the edited weights, to become the run's)."""
 
-    applyRequested = Signal(object, object, str)   # (weights, biases, what was done)
-    digitSourceChanged = Signal(str)               # 'test' or 'draw'
+    applyRequested = Signal(object)                # the edits (tuple of NeuronEdits), to write into the weights
+    editsChanged = Signal(object)                  # the edits now laid over the network (tuple of NeuronEdits)
+    digitSourceChanged = Signal(str)               # 'test', 'draw' or 'minibatch'
     testDigitChosen = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -386,7 +390,10 @@ class NetworkView(QWidget):
         self.source = QComboBox()
         self.source.addItem("a test digit", "test")
         self.source.addItem("the Draw tab's drawing", "draw")
-        self.source.setToolTip("Which digit to feed through the network")
+        self.source.addItem("the mini-batch's first digit", "minibatch")
+        self.source.setToolTip("Which digit to feed through the network: a test digit, your drawing, or the first "
+                               "digit of the mini-batch training has just used (it changes as training runs)")
+        self.source.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.source.currentIndexChanged.connect(self._on_source_currentIndexChanged)
         self.test_index = QSpinBox()
         self.test_index.setRange(0, 0)
@@ -534,9 +541,9 @@ class NetworkView(QWidget):
         if self.sizes != old:
             self.ranking = None
             try:
-                self.edits = check_edits(self.sizes, self.edits)
+                check_edits(self.sizes, self.edits)
             except NnvizError:
-                self.edits = []
+                self.set_edits([])   # made for a network of other sizes
             if self.selected is not None and (self.selected[0] >= len(self.sizes) - 1
                                               or self.selected[1] >= self.sizes[self.selected[0]]):
                 self.selected = None
@@ -580,27 +587,30 @@ class NetworkView(QWidget):
     def add_edit(self, kind: str, value: float = 0.0) -> None:
         if self.selected is None:
             return
-        self.edits.append(NeuronEdit(self.selected[0], self.selected[1], kind, float(value)))
-        self.dirty = self.editor_dirty = True
+        self.set_edits([*self.edits, NeuronEdit(self.selected[0], self.selected[1], kind, float(value))])
         self.render()
 
     def remove_edit(self, i: int) -> None:
         if 0 <= i < len(self.edits):
-            del self.edits[i]
-            self.dirty = self.editor_dirty = True
+            self.set_edits(self.edits[:i] + self.edits[i + 1:])
             self.render()
 
     def remove_selected_edit(self) -> None:
         self.remove_edit(self.edit_list.currentRow() if self.edit_list.currentRow() >= 0 else len(self.edits) - 1)
 
     def set_edits(self, edits) -> None:
-        """Lay ``edits`` (NeuronEdits, e.g. from a saved network) over the network."""
-        self.edits = list(edits)
+        """Lay ``edits`` (NeuronEdits, e.g. from a saved network or a lesson) over the network;
+        every change of the edits comes through here (and is announced: a lesson records it)."""
+        edits = list(edits)
+        changed = edits != self.edits
+        self.edits = edits
         self.dirty = self.editor_dirty = True
+        if changed:
+            self._render_edit_list()
+            self.editsChanged.emit(tuple(edits))
 
     def reset_edits(self) -> None:
-        self.edits = []
-        self.dirty = self.editor_dirty = True
+        self.set_edits([])
         self.render()
 
     def bench(self) -> EditBench | None:
@@ -627,11 +637,7 @@ class NetworkView(QWidget):
     def apply(self) -> None:
         if self.weights is None or not self.edits:
             return
-        from nnviz.core.editor import apply_edits
-
-        new_w, new_b = apply_edits(self.weights, self.biases, self.edits)
-        what = "; ".join(e.describe() for e in self.edits[:3]) + ("; …" if len(self.edits) > 3 else "")
-        self.applyRequested.emit(new_w, new_b, what)
+        self.applyRequested.emit(tuple(self.edits))
 
     def _on_source_currentIndexChanged(self, _i: int) -> None:
         self.test_index.setEnabled(self.source.currentData() == "test")
@@ -706,10 +712,13 @@ class NetworkView(QWidget):
         lines.append("outgoing: " + " ".join(f"{v:+.1f}" for v in out[:10]) + (" …" if out.size > 10 else ""))
         self.neuron_info.setText("\n".join(lines))
 
-    def _render_editor(self) -> None:
+    def _render_edit_list(self) -> None:
         self.edit_list.clear()
         for e in self.edits:
             QListWidgetItem(e.describe(), self.edit_list)
+
+    def _render_editor(self) -> None:
+        self._render_edit_list()
         if self.training and self._bench is None and (self.edits or self.ranking is not None):
             # a new network every second while training: its analysis would cost the GUI
             # thread 0.1-0.3 s each time on 10,000 digits; the diagram still follows
@@ -757,7 +766,11 @@ class NetworkView(QWidget):
 class NetworkTab(QObject):
     """Wires the :class:`NetworkView` into the window: the network and the digit the Draw
     tab has (live or rewound; while training, new weights at most every heatmap
-    interval), the test digits, and "apply to the weights" as an undoable new run."""
+    interval), the test digits, the training's latest mini-batch (its first digit, at most
+    every MINIBATCH_DIGIT_INTERVAL while training runs), and "apply to the weights" as an
+    undoable new run (``editsApplied``: a lesson records it)."""
+
+    editsApplied = Signal(object, object, bool)   # (edits, the epoch they were written into, exactly its weights?)
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -768,12 +781,27 @@ class NetworkTab(QObject):
         self._shown_weights: tuple | None = None
         self._picked = 0.0
         self._data = None
+        self.minibatch: int | None = None      # the latest mini-batch's first digit (its place in the training set)
+        self._minibatch_shown: int | None = -1
+        self._minibatch_fed = 0.0
         self.view.applyRequested.connect(self._on_view_applyRequested)
         self.view.testDigitChosen.connect(self._on_view_testDigitChosen)
         self.view.digitSourceChanged.connect(self._on_view_digitSourceChanged)
         window.inspector.draw.pad.changed.connect(self._on_pad_changed)
         window.viewsRendered.connect(self.render)
         window.tabs.currentChanged.connect(self._on_tabs_currentChanged)
+        window.controller.progressed.connect(self._on_controller_progressed)
+        window.controller.epochFinished.connect(self._on_controller_epochFinished)
+
+    def _on_controller_progressed(self, snap) -> None:
+        if snap.first_example is not None:
+            self.minibatch = snap.first_example   # only kept: drawn at the next frame
+
+    def _on_controller_epochFinished(self, snap) -> None:
+        if snap.first_example is not None:
+            self.minibatch = snap.first_example
+        elif snap.epochs_done == 0:   # a new network: nothing trained yet
+            self.minibatch = None
 
     def _draw_network(self) -> tuple | None:
         d = self.window.inspector.draw
@@ -800,6 +828,18 @@ class NetworkTab(QObject):
         if v.source.currentData() == "draw":
             pad = self.window.inspector.draw.pad
             v.set_digit(None if pad.empty else pad.input_image(), "" if not pad.empty else "Draw one in Draw.")
+        elif v.source.currentData() == "minibatch":
+            self._minibatch_shown, self._minibatch_fed = self.minibatch, time.monotonic()
+            n = 0 if data is None else len(data.train_labels)
+            i = self.minibatch if self.minibatch is not None and self.minibatch < n else None
+            if n == 0:
+                v.set_digit(None, "No training data.")
+            elif i is None:
+                v.set_digit(data.train_images[0], f"Training digit #0: a {int(data.train_labels[0])} "
+                                                  "(no mini-batch trained yet: the first training digit).")
+            else:
+                v.set_digit(data.train_images[i], f"Training digit #{i}: a {int(data.train_labels[i])}, "
+                                                  "the first of the latest mini-batch.")
         elif data is not None and len(data.test_labels):
             i = min(v.test_index.value(), len(data.test_labels) - 1)
             v.set_digit(data.test_images[i], f"#{i}: a {int(data.test_labels[i])}.")
@@ -831,6 +871,10 @@ class NetworkTab(QObject):
                 self._picked = now
                 self._shown_weights = shown[0]
                 self.view.set_network(*shown)
+        if self.view.source.currentData() == "minibatch" and self.minibatch != self._minibatch_shown and (
+                force or w.controller.state != "running"
+                or time.monotonic() - self._minibatch_fed >= MINIBATCH_DIGIT_INTERVAL):
+            self._feed_digit()   # while training: a new digit at most every MINIBATCH_DIGIT_INTERVAL
         self.view.apply_allowed = w.controller.state != "running" and w.inspector.live
         if self.view.training != (w.controller.state == "running"):
             self.view.training = w.controller.state == "running"
@@ -853,23 +897,45 @@ class NetworkTab(QObject):
         self.render(force=True)
         done()
 
-    def _on_view_applyRequested(self, weights, biases, what: str) -> None:
-        """The edits become the weights: a new run from them (undoable, Ctrl+Z)."""
-        w = self.window
+    def _on_view_applyRequested(self, edits) -> None:
+        self.apply_edits(edits)
+
+    def apply_edits(self, edits, *, controls=None, schedule=None) -> bool:
+        """Write ``edits`` into the weights on show: a new run from them, continuing from the
+        latest epoch with the live η, cost and target (undoable, Ctrl+Z). A lesson replay
+        passes its ``controls`` and ``schedule``. False (and a message) if it cannot."""
+        from nnviz.core.editor import apply_edits
+
+        w, v = self.window, self.view
+        self.render(force=True, hidden_too=True)   # the network on show now, even from another tab
         last = w.history.epochs[-1] if w.history.epochs else None
-        if last is None or w.controller.config is None or w.controller.state == "running" or not w.inspector.live:
+        if (last is None or w.controller.config is None or w.controller.state == "running" or not w.inspector.live
+                or v.weights is None):
             w.statusBar().showMessage("Pause the training (and go back to the latest epoch) to apply edits.", 6000)
-            return
-        config = dataclasses.replace(w.controller.config, epochs=max(w.controller.config.epochs, last.epochs_done))
-        bench = self.view.bench()
-        correct = bench.effect(self.view.edits).after.correct if bench is not None else last.test_correct
-        start = dataclasses.replace(last, weights=tuple(weights), biases=tuple(biases), test_correct=correct)
+            return False
+        edits = tuple(edits)
+        new_w, new_b = apply_edits(v.weights, v.biases, edits)
+        # exactly the latest epoch's network (else weights trained part-way through the next)
+        exact = all(np.array_equal(a, b) for a, b in zip((*v.weights, *v.biases), (*last.weights, *last.biases)))
+        live = w.controller.controls
+        config = dataclasses.replace(w.controller.config, eta=live.eta, cost=live.cost,
+                                     epochs=max(live.epochs or w.controller.config.epochs, last.epochs_done))
+        bench = v.bench()
+        correct = bench.effect(edits).after.correct if bench is not None else last.test_correct
+        start = dataclasses.replace(last, weights=tuple(new_w), biases=tuple(new_b), test_correct=correct)
         earlier = [e for e in w.history.epochs if e.epochs_done < last.epochs_done]
-        if w.prepare_run(config, start=start, earlier=earlier, why=f"Applying neuron edits ({what})"):
-            self.view.edits = []
-            self.view.dirty = self.view.editor_dirty = True
-            w.statusBar().showMessage(f"Applied to the weights: {what}. Ctrl+Z brings back the unedited network.", 8000)
-            self.render(force=True)
+        what = "; ".join(e.describe() for e in edits[:3]) + ("; …" if len(edits) > 3 else "")
+        if not w.prepare_run(config, start=start, earlier=earlier, why=f"Applying neuron edits ({what})",
+                             controls=controls, schedule=schedule):
+            return False
+        self.editsApplied.emit(edits, last, exact)
+        v.set_edits([])
+        note = "" if exact else (f" The run starts epoch {last.epochs_done + 1} again from them: "
+                                 "it can no longer be saved as a lesson (apply between epochs for that).")
+        w.statusBar().showMessage(f"Applied to the weights: {what}. Ctrl+Z brings back the unedited network.{note}",
+                                  12000 if note else 8000)
+        self.render(force=True)
+        return True
 
 
 __all__ = ["CAPTION", "NetworkDiagram", "NetworkTab", "NetworkView", "diagram_layout"]
