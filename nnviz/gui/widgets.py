@@ -152,7 +152,7 @@ def set_symmetric_levels(bar: pg.ColorBarItem, level: float) -> None:
 
 def image_box(graphics: pg.GraphicsLayoutWidget, row: int, col: int) -> tuple[pg.ViewBox, pg.ImageItem]:
     """A fixed, aspect-locked, top-down ViewBox holding one ImageItem, added to ``graphics``."""
-    view = graphics.addViewBox(row=row, col=col)
+    view = graphics.addViewBox(row=row, col=col, enableMenu=False)   # no menu: not even built
     view.setAspectLocked(True)
     view.invertY(True)
     view.setMouseEnabled(x=False, y=False)

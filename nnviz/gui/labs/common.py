@@ -15,7 +15,7 @@ pen = _pen
 
 def lab_plot(bottom: str, left: str) -> pg.PlotWidget:
     """A fixed (no pan/zoom, no menu) plot with labelled axes in the app's style."""
-    w = pg.PlotWidget()
+    w = pg.PlotWidget(enableMenu=False)
     w.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)   # as tall as there is room for
     p = w.getPlotItem()
     p.setMenuEnabled(False)

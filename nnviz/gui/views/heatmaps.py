@@ -69,7 +69,7 @@ class HeatmapView(QWidget):
         self.highlight.hide()
         self.view.addItem(self.highlight)
 
-        self.bars_plot = self.graphics.addPlot(row=1, col=0, colspan=2)
+        self.bars_plot = self.graphics.addPlot(row=1, col=0, colspan=2, enableMenu=False)
         self.bars_plot.setMenuEnabled(False)
         self.bars_plot.hideButtons()
         self.bars_plot.setMouseEnabled(x=False, y=False)

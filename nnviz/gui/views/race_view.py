@@ -317,7 +317,7 @@ class RaceHeatmaps:
         for i, label in enumerate(labels):
             colour = LANE_COLOURS[i % len(LANE_COLOURS)]
             title = self.widget.addLabel(label, row=0, col=i, color=colour, size="11pt", bold=True)
-            view = self.widget.addViewBox(row=1, col=i)
+            view = self.widget.addViewBox(row=1, col=i, enableMenu=False)
             view.setAspectLocked(True)
             view.invertY(True)
             view.setMouseEnabled(x=False, y=False)

@@ -36,8 +36,8 @@ class SaturationView(QWidget):
         self.title.setObjectName("viewTitle")
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
-        self.share_plot = self.graphics.addPlot(row=0, col=0)
-        self.delta_plot = self.graphics.addPlot(row=1, col=0)
+        self.share_plot = self.graphics.addPlot(row=0, col=0, enableMenu=False)
+        self.delta_plot = self.graphics.addPlot(row=1, col=0, enableMenu=False)
         self.delta_plot.setXLink(self.share_plot)
         for p, left in ((self.share_plot, "saturated (%)"), (self.delta_plot, "mean |δ|")):
             p.setMenuEnabled(False)
