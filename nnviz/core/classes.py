@@ -18,9 +18,8 @@ N_CLASSES = 10
 DIGITS = tuple(str(d) for d in range(N_CLASSES))
 
 # Fashion-MNIST's names that are too long for a tick under a bar or a 28x28 tile's caption
-_SHORT = {"T-shirt/top": "Top", "Trouser": "Trous.", "Pullover": "Pullov.", "Sneaker": "Sneak.",
-          "Ankle boot": "Boot"}
-SHORT_WIDTH = 7   # a short name's most characters
+_SHORT = {"T-shirt/top": "T-shirt", "Ankle boot": "Boot"}
+SHORT_WIDTH = 8   # a short name's most characters (two bars' width, or a tile's, at 1280x720)
 
 
 def check_class_names(names: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -51,7 +50,7 @@ def label_name(label: int, class_names: Sequence[str] | None = None) -> str:
 
 def short_name(label: int, class_names: Sequence[str] | None = None) -> str:
     """``label``'s name in at most :data:`SHORT_WIDTH` characters, for ticks and tiles:
-    "7" for digits, "Sneak." for Fashion-MNIST's 7, "Boot" for its 9."""
+    "7" for digits, "Sneaker" for Fashion-MNIST's 7, "Boot" for its 9."""
     name = label_name(label, class_names)
     name = _SHORT.get(name, name)
     return name if len(name) <= SHORT_WIDTH else name[:SHORT_WIDTH - 1] + "."

@@ -3,7 +3,7 @@ the save-file question, and the window's command keys (:func:`shortcut_action`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from nnviz.core.classes import short_name
 
 COMMAND = "nnvizCommand"  # the property that marks an action made by shortcut_action
 
@@ -141,6 +143,22 @@ def image_view(margin: int = 0) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg
     return graphics, view, image
 
 
+def set_class_ticks(plot: pg.PlotItem, class_names: Sequence[str] | None, n: int = 10) -> None:
+    """A bar chart of one bar per class (x = 0 … n-1): its bottom ticks are the digits, or
+    the classes' short names on two staggered lines (every other one a line lower, so that
+    names wider than a bar do not overlap), with room at either end for the outer names."""
+    if class_names is None or n != len(class_names):
+        ticks = [(k, str(k)) for k in range(n)]
+        margin = 0.6
+    else:   # the lower names get an empty line after them too: pyqtgraph makes room for only
+        # 0.8 of a text's measured height, and would cut the second line in half
+        ticks = [(k, short_name(k, class_names) if k % 2 == 0 else f"\n{short_name(k, class_names)}\n")
+                 for k in range(n)]
+        margin = 0.95
+    plot.getAxis("bottom").setTicks([ticks])
+    plot.setXRange(-margin, n - 1 + margin, padding=0)
+
+
 def set_symmetric_levels(bar: pg.ColorBarItem, level: float) -> None:
     """A colour bar's range (-level, level), with -level/2, 0 and level/2 always labelled
     (pyqtgraph's own ticks lose the negative labels of a short bar in presentation mode, and
@@ -235,6 +253,7 @@ def captioned(title: str, view: QWidget, caption: str) -> QWidget:
     layout.addWidget(heading)
     layout.addWidget(view, 1)
     layout.addWidget(text)
+    box.caption_label = text   # for a caption that changes (e.g. with the data's class names)
     return box
 
 
