@@ -146,6 +146,7 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
     def set_confusion(self, confusion: np.ndarray) -> None:
         c = np.asarray(confusion)
         self.confusion = c
+        self._fit()   # the labels' font may have changed (presentation mode)
         self.image.setImage(confusion_colours(c), autoLevels=False)
         self.image.setRect(QRectF(0, 0, c.shape[1], c.shape[0]))
         for i, item in enumerate(self.labels):
