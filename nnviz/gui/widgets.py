@@ -9,7 +9,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QKeyCombination, QObject, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -146,17 +146,37 @@ def image_view(margin: int = 0) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg
 def set_class_ticks(plot: pg.PlotItem, class_names: Sequence[str] | None, n: int = 10) -> None:
     """A bar chart of one bar per class (x = 0 … n-1): its bottom ticks are the digits, or
     the classes' short names on two staggered lines (every other one a line lower, so that
-    names wider than a bar do not overlap), with room at either end for the outer names."""
-    if class_names is None or n != len(class_names):
-        ticks = [(k, str(k)) for k in range(n)]
-        margin = 0.6
-    else:   # the lower names get an empty line after them too: pyqtgraph makes room for only
-        # 0.8 of a text's measured height, and would cut the second line in half
-        ticks = [(k, short_name(k, class_names) if k % 2 == 0 else f"\n{short_name(k, class_names)}\n")
-                 for k in range(n)]
-        margin = 0.95
-    plot.getAxis("bottom").setTicks([ticks])
+    names wider than a bar do not overlap), with room at either end for the outer names.
+    Where even so they would overlap (a narrow plot, presentation mode's large letters), the
+    ticks are the labels' numbers; the plot's size and font are checked again as they change."""
+    named = class_names is not None and n == len(class_names)
+    plot.class_ticks = (tuple(class_names) if named else None, n)
+    if not getattr(plot, "class_ticks_followed", False):
+        plot.class_ticks_followed = True
+        plot.vb.sigResized.connect(lambda *_: _fit_class_ticks(plot))
+    margin = 0.95 if named else 0.6
     plot.setXRange(-margin, n - 1 + margin, padding=0)
+    _fit_class_ticks(plot)
+
+
+def _fit_class_ticks(plot: pg.PlotItem) -> None:
+    names, n = plot.class_ticks
+    axis = plot.getAxis("bottom")
+    ticks = [(k, str(k)) for k in range(n)]
+    if names is not None:
+        short = [short_name(k, names) for k in range(n)]
+        metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
+        (x0, x1), width = plot.vb.viewRange()[0], plot.vb.width()
+        bar = width / max(x1 - x0, 1e-9)   # pixels from one bar to the next
+        # two names on one line stand two bars apart: half of each, and 2 px between them, must fit
+        if all(metrics.horizontalAdvance(short[k]) + metrics.horizontalAdvance(short[k + 2]) + 4 <= 4 * bar
+               for k in range(n - 2)):
+            # the lower names get an empty line after them too: pyqtgraph makes room for
+            # only 0.8 of a text's measured height, and would cut their line in half
+            ticks = [(k, s if k % 2 == 0 else f"\n{s}\n") for k, s in enumerate(short)]
+    if ticks != getattr(plot, "class_ticks_shown", None):
+        plot.class_ticks_shown = ticks
+        axis.setTicks([ticks])
 
 
 def set_symmetric_levels(bar: pg.ColorBarItem, level: float) -> None:

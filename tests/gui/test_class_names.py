@@ -113,7 +113,7 @@ def test_the_draw_tab_answers_with_a_name_and_says_it_is_not_digits(qtbot, fashi
     winner = int(np.argmax(activations(snap.weights, snap.biases, fashion_data.test_images[5:6])[-1]))
     assert view.answer.text() == FASHION[winner]
     assert view.pad_note.text() == f"Test item #5, labelled {FASHION[int(fashion_data.test_labels[5])]}."
-    assert ticks(view.bars_plot) == [short_name(k, FASHION) for k in range(10)]
+    qtbot.waitUntil(lambda: ticks(view.bars_plot) == [short_name(k, FASHION) for k in range(10)], timeout=TIMEOUT)
     assert view.test_button.text() == "Paste a test item"
     assert view.not_digits.isVisible() and "not digits" in view.not_digits.text()
     # the big answer has room for the longest name
@@ -168,3 +168,26 @@ def test_digits_again_after_digit_data_and_names_again_on_undo(qtbot, fashion_wi
     w.undo_action.trigger()
     qtbot.waitUntil(lambda: w.data.class_names == FASHION, timeout=TIMEOUT)
     assert texts(view.matrix.row_ticks) == list(FASHION) and "test items" in w.panel.data_label.text()
+
+
+def test_bar_ticks_name_the_classes_where_they_fit_and_number_them_where_not(qtbot, qapp_themed):
+    import pyqtgraph as pg
+
+    from nnviz.gui.widgets import set_class_ticks
+
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.resize(700, 200)
+    w.show()
+    plot = w.getPlotItem()
+    set_class_ticks(plot, FASHION)
+    names = [short_name(k, FASHION) for k in range(10)]
+    qtbot.waitUntil(lambda: ticks(plot) == names, timeout=TIMEOUT)
+    labels = [s for _, s in plot.getAxis("bottom")._tickLevels[0]]
+    assert labels[0] == "T-shirt" and labels[1] == "\nTrouser\n"      # every other one a line lower
+    w.resize(160, 200)                                                  # too narrow: the numbers
+    qtbot.waitUntil(lambda: ticks(plot) == [str(k) for k in range(10)], timeout=TIMEOUT)
+    w.resize(700, 200)
+    qtbot.waitUntil(lambda: ticks(plot) == names, timeout=TIMEOUT)
+    set_class_ticks(plot, None)                                         # digits
+    assert ticks(plot) == [str(k) for k in range(10)]
