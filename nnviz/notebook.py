@@ -76,9 +76,12 @@ def as_dataset(training_data: Any = None, test_data: Any = None) -> Dataset:
         validation = (None, None)
         description = SOURCE
     test = _split(test_data, "test_data")
+    names = training_data.class_names if isinstance(training_data, Dataset) else None
+    if isinstance(test_data, Dataset) and names is None:
+        names = test_data.class_names
     return Dataset(name="python", train_images=train[0], train_labels=train[1], test_images=test[0],
                    test_labels=test[1], validation_images=validation[0], validation_labels=validation[1],
-                   description=description)
+                   description=description, class_names=names)
 
 
 # --------------------------------------------------------------------------- the event loop

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnviz.core.classes import label_name
 from nnviz.core.codings import OutputCoding, coding_for
 from nnviz.core.costs import get_cost
 from nnviz.core.errors import ConfigError
@@ -30,7 +31,9 @@ __all__ = [
     "activations",
     "analyse",
     "analyse_outputs",
+    "confident_mistakes_explained",
     "confusion_caption",
+    "confusion_explained",
     "saturation",
     "saturation_caption",
 ]
@@ -58,6 +61,24 @@ CONFIDENT_MISTAKES_EXPLAINED = (
     "neuron fired. Some are sloppy handwriting even a person would misread; others show "
     "what the network has not learned yet."
 )
+
+
+def confusion_explained(class_names: Sequence[str] | None = None) -> str:
+    """:data:`CONFUSION_EXPLAINED`, or its words for a dataset whose classes have names."""
+    if class_names is None:
+        return CONFUSION_EXPLAINED
+    return ("Rows are the true class, columns the network's answer (its most active output "
+            "neuron). The diagonal counts the items it got right; every other cell is one kind "
+            "of mistake. Click a cell to see those items, most confident first.")
+
+
+def confident_mistakes_explained(class_names: Sequence[str] | None = None) -> str:
+    """:data:`CONFIDENT_MISTAKES_EXPLAINED`, or its words for a dataset of named classes."""
+    if class_names is None:
+        return CONFIDENT_MISTAKES_EXPLAINED
+    return ("Test items the network got wrong, sorted by how strongly its winning output "
+            "neuron fired. Some are ambiguous even to a person (a shirt or a T-shirt?); others "
+            "show what the network has not learned yet.")
 
 
 def _check_params(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
@@ -291,18 +312,20 @@ def saturation(
     )
 
 
-def confusion_caption(analysis: ErrorAnalysis) -> str:
+def confusion_caption(analysis: ErrorAnalysis, class_names: Sequence[str] | None = None) -> str:
     """One line for under the confusion matrix, e.g. ``"912 / 1,000 right (91.2%);
-    most common mistake: 4 taken for 9 (12 times)"``."""
+    most common mistake: 4 taken for 9 (12 times)"`` (``class_names``: "Shirt taken for
+    T-shirt/top")."""
     if not analysis.total:
-        return "no test digits"
+        return "no test digits" if class_names is None else "no test items"
     text = f"{analysis.correct:,} / {analysis.total:,} right ({100 * analysis.accuracy:.1f}%)"
     off = analysis.confusion.copy()
     np.fill_diagonal(off, 0)
     if off.any():
         t, p = np.unravel_index(int(off.argmax()), off.shape)
         n = int(off[t, p])
-        text += f"; most common mistake: {t} taken for {p} ({n} time{'s' if n != 1 else ''})"
+        text += (f"; most common mistake: {label_name(t, class_names)} taken for {label_name(p, class_names)} "
+                 f"({n} time{'s' if n != 1 else ''})")
     return text
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from nnviz.core.classes import check_class_names, label_name, noun
 from nnviz.core.errors import DataError
 from nnviz.core.safeio import (
     MAX_DATA_BYTES,
@@ -107,7 +108,8 @@ class Dataset:
 
     ``*_images``: (n, 784) float32 in [0, 1]; ``*_labels``: (n,) int64 in 0..9. uint8
     images (0..255) given to the constructor are divided by 255. ``validation_*`` are
-    both None or both arrays.
+    both None or both arrays. ``class_names``: the 10 labels' names (Fashion-MNIST's
+    "T-shirt/top" … "Ankle boot"), or None when the labels are digits (MNIST and its kin).
     """
 
     name: str
@@ -118,8 +120,10 @@ class Dataset:
     validation_images: np.ndarray | None = None
     validation_labels: np.ndarray | None = None
     description: str = ""
+    class_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "class_names", check_class_names(self.class_names))
         splits = [("train", "train_images", "train_labels"), ("test", "test_images", "test_labels")]
         if (self.validation_images is None) != (self.validation_labels is None):
             raise DataError("validation images and labels must be given together")
@@ -145,6 +149,14 @@ class Dataset:
     def n_validation(self) -> int:
         return 0 if self.validation_labels is None else len(self.validation_labels)
 
+    def label_name(self, label: int) -> str:
+        """Label ``label``'s name: "7" for a digit, "Sneaker" for Fashion-MNIST's 7."""
+        return label_name(label, self.class_names)
+
+    def noun(self, plural: bool = False) -> str:
+        """What one example is called: "digit", or "item" when the classes have names."""
+        return noun(self.class_names, plural)
+
     def __repr__(self) -> str:
         return (
             f"Dataset(name={self.name!r}, n_train={self.n_train}, "
@@ -152,10 +164,11 @@ class Dataset:
         )
 
 
-def _dataset(where: str, name: str, description: str, **arrays: Any) -> Dataset:
+def _dataset(where: str, name: str, description: str, class_names: tuple[str, ...] | None = None,
+             **arrays: Any) -> Dataset:
     """Build a Dataset; a problem with the arrays becomes ``"<where>: <problem>"``."""
     try:
-        return Dataset(name=name, description=description, **arrays)
+        return Dataset(name=name, description=description, class_names=class_names, **arrays)
     except DataError as exc:
         raise DataError(f"{where}: {exc}") from None
 
@@ -235,11 +248,12 @@ def load_extra(
     cache_dir: PathLike | None = None,
 ) -> Dataset:
     """Fashion-MNIST or KMNIST, split 50,000 / 10,000 / 10,000 as the book splits MNIST;
-    downloaded and cached on first use. Its class names are in :data:`EXTRA_DATASETS`."""
+    downloaded and cached on first use, with its class names (:data:`EXTRA_DATASETS`)."""
     from nnviz.core.download import fetch_extra
 
     path = fetch_extra(name, cache_dir=cache_dir, progress=progress, cancel=cancel)
-    return _load_dir(path, name, EXTRA_DATASETS[name][0])
+    description, class_names = EXTRA_DATASETS[name]
+    return _load_dir(path, name, description, class_names)
 
 
 def load_mnist(
@@ -675,7 +689,7 @@ def _find_idx(folder: Path, key: str) -> Path | None:
     return None
 
 
-def _load_dir(folder: Path, name: str, description: str) -> Dataset:
+def _load_dir(folder: Path, name: str, description: str, class_names: tuple[str, ...] | None = None) -> Dataset:
     found = {key: _find_idx(folder, key) for key in _IDX_NAMES}
     if not any(found.values()):
         for single in ("mnist.pkl.gz", "mnist.pkl", "mnist.npz"):
@@ -705,7 +719,7 @@ def _load_dir(folder: Path, name: str, description: str) -> Dataset:
             f"but {found['test_labels'].name} has {len(test_y)} labels"
         )
     split = _split_validation(train_x, train_y)
-    return _dataset(folder.name, name, description, **split, test_images=test_x, test_labels=test_y)
+    return _dataset(folder.name, name, description, class_names, **split, test_images=test_x, test_labels=test_y)
 
 
 def _read_idx(path: Path, kind: str) -> np.ndarray:

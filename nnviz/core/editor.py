@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from nnviz.core.analysis import ErrorAnalysis, _check_params, _weighted_input, activations, analyse_outputs
+from nnviz.core.classes import label_name, noun
 from nnviz.core.codings import OutputCoding, coding_for
 from nnviz.core.errors import ConfigError
 from nnviz.core.network import _sigmoid_inplace
@@ -204,17 +205,20 @@ class EditEffect:
     def per_digit_change(self) -> np.ndarray:
         return self.after.per_class_accuracy - self.before.per_class_accuracy
 
-    def caption(self, edits: Sequence[NeuronEdit]) -> str:
-        """E.g. '−3.1 % with neuron 7 off; digit 2 suffers most (−9.0 %)'."""
+    def caption(self, edits: Sequence[NeuronEdit], class_names: Sequence[str] | None = None) -> str:
+        """E.g. '−3.1 % with neuron 7 off; digit 2 suffers most (−9.0 %)' (``class_names``:
+        'Pullover suffers most')."""
         if not edits:
-            return f"Unedited network: {self.before.accuracy:.1%} of {self.before.total:,} test digits right."
+            return (f"Unedited network: {self.before.accuracy:.1%} of {self.before.total:,} "
+                    f"test {noun(class_names, plural=True)} right.")
         what = edits[0].describe() if len(edits) == 1 else f"{len(edits)} edits"
         text = f"{self.change * 100:+.1f} % with {what} ({self.after.accuracy:.1%} right)".replace("-", "−")
         d = self.per_digit_change
         if np.isfinite(d).any():
             worst = int(np.nanargmin(d))
             if d[worst] < 0:
-                text += f"; digit {worst} suffers most ({d[worst] * 100:+.1f} %)".replace("-", "−")
+                who = f"digit {worst}" if class_names is None else label_name(worst, class_names)
+                text += f"; {who} suffers most ({d[worst] * 100:+.1f} %)".replace("(-", "(−")
         return text + "."
 
 

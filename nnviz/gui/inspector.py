@@ -185,6 +185,12 @@ class Inspector(QObject):
             if self.live:
                 self.draw.set_network(sample.weights, biases, self._live[2])
 
+    def set_class_names(self, class_names: tuple[str, ...] | None) -> None:
+        """New data: its class names (None: digits) for the Draw and Errors tabs."""
+        self.draw.set_class_names(class_names)
+        self.errors.set_class_names(class_names)
+        self.saturation.set_class_names(class_names)
+
     def add_change(self, change: SettingChanged) -> None:
         self.timeline.add(change)
 
@@ -442,7 +448,7 @@ class Inspector(QObject):
         data = self.window.data
         self._test_digit = int(i)
         self.draw.pad.paste(data.test_images[i])
-        self.draw.pad_note.setText(f"Test digit #{i}, labelled {int(data.test_labels[i])}.")
+        self.draw.pad_note.setText(f"Test {data.noun()} #{i}, labelled {data.label_name(int(data.test_labels[i]))}.")
 
     # ------------------------------------------------------------------ drawing
     def _on_tabs_currentChanged(self, _index: int) -> None:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnviz import __version__
+from nnviz.core.classes import noun
 from nnviz.core.errors import ConfigError
 from nnviz.core.history import History
 from nnviz.core.training import STEP_RECORD_MAX_RATE, EpochSnapshot, ProgressSnapshot, SettingChanged, StepRecord
@@ -223,8 +224,10 @@ class MainWindow(QMainWindow):
         col = QVBoxLayout(plots)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(4)
-        col.addWidget(captioned("Test accuracy", self.accuracy.widget, AccuracyPlot.caption), 1)
-        col.addWidget(captioned("Training cost", self.cost.widget, CostPlot.caption), 1)
+        self.plot_boxes = {AccuracyPlot.caption: captioned("Test accuracy", self.accuracy.widget, AccuracyPlot.caption),
+                           CostPlot.caption: captioned("Training cost", self.cost.widget, CostPlot.caption)}
+        for box in self.plot_boxes.values():
+            col.addWidget(box, 1)
 
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.setObjectName("viewsSplitter")
@@ -608,6 +611,7 @@ class MainWindow(QMainWindow):
         self._clear_views()
         self.data, self.source = m.data, m.source
         self.panel.set_data_text(m.data_text)
+        self._show_class_names()
         self.panel.set_values(**m.panel, emit=False)
         self._apply_speed()
         self._failed = m.failed
@@ -685,12 +689,28 @@ class MainWindow(QMainWindow):
         parts = [f"{data.n_train:,} train"]
         if data.n_validation:
             parts.append(f"{data.n_validation:,} validation")
-        parts.append(f"{data.n_test:,} test digits")
+        parts.append(f"{data.n_test:,} test {data.noun(plural=True)}")
         self.panel.set_data_text(f"{describe_source(source)}: {' / '.join(parts)}")
+        self._show_class_names()
         if source not in ("bundled", "mnist") and data.description:  # e.g. your digits, and any files skipped
             self.statusBar().showMessage(data.description, 15000)
         self.new_run(None)
         self.dataReady.emit()
+
+    def _show_class_names(self) -> None:
+        """Tell the views that show labels what the data's classes are called (None: digits)."""
+        names = getattr(self.data, "class_names", None)
+        self.inspector.set_class_names(names)
+        self.heatmaps.set_class_names(names)
+        self.step_view.set_class_names(names)
+        self.network_tab.view.set_class_names(names)
+        for caption, box in self.plot_boxes.items():
+            box.caption_label.setText(caption if names is None else
+                                      caption.replace(" digits", " items").replace("95%", "95% (on digits)"))
+
+    def _noun(self, plural: bool = False) -> str:
+        """What an example of the data is called: "digit", or "item" for named classes."""
+        return noun(getattr(self.data, "class_names", None), plural)
 
     def _on_load_failed(self, source: str, message: str) -> None:
         self._close_progress()
@@ -929,9 +949,9 @@ class MainWindow(QMainWindow):
         if live:
             self.status_batches.setRange(0, p.batches_per_epoch)
             self.status_batches.setValue(p.batch)
-            pace = self.controller.speed
-            self.status_speed.setText(f"{p.examples_per_second:,.0f} digits/s" if pace is None else
-                                      f"paced: {pace:,.4g} digits/s")
+            pace, things = self.controller.speed, self._noun(plural=True)
+            self.status_speed.setText(f"{p.examples_per_second:,.0f} {things}/s" if pace is None else
+                                      f"paced: {pace:,.4g} {things}/s")
         elif e is not None and done:
             self.status_batches.setValue(self.status_batches.maximum())
         else:

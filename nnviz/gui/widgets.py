@@ -3,13 +3,13 @@ the save-file question, and the window's command keys (:func:`shortcut_action`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QKeyCombination, QObject, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from nnviz.core.classes import short_name
 
 COMMAND = "nnvizCommand"  # the property that marks an action made by shortcut_action
 
@@ -141,6 +143,42 @@ def image_view(margin: int = 0) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox, pg
     return graphics, view, image
 
 
+def set_class_ticks(plot: pg.PlotItem, class_names: Sequence[str] | None, n: int = 10) -> None:
+    """A bar chart of one bar per class (x = 0 … n-1): its bottom ticks are the digits, or
+    the classes' short names on two staggered lines (every other one a line lower, so that
+    names wider than a bar do not overlap), with room at either end for the outer names.
+    Where even so they would overlap (a narrow plot, presentation mode's large letters), the
+    ticks are the labels' numbers; the plot's size and font are checked again as they change."""
+    named = class_names is not None and n == len(class_names)
+    plot.class_ticks = (tuple(class_names) if named else None, n)
+    if not getattr(plot, "class_ticks_followed", False):
+        plot.class_ticks_followed = True
+        plot.vb.sigResized.connect(lambda *_: _fit_class_ticks(plot))
+    margin = 0.95 if named else 0.6
+    plot.setXRange(-margin, n - 1 + margin, padding=0)
+    _fit_class_ticks(plot)
+
+
+def _fit_class_ticks(plot: pg.PlotItem) -> None:
+    names, n = plot.class_ticks
+    axis = plot.getAxis("bottom")
+    ticks = [(k, str(k)) for k in range(n)]
+    if names is not None:
+        short = [short_name(k, names) for k in range(n)]
+        metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
+        (x0, x1), width = plot.vb.viewRange()[0], plot.vb.width()
+        bar = width / max(x1 - x0, 1e-9)   # pixels from one bar to the next
+        # two names on one line stand two bars apart: half of each, and 2 px between them, must fit
+        if all(metrics.horizontalAdvance(short[k]) + metrics.horizontalAdvance(short[k + 2]) + 4 <= 4 * bar
+               for k in range(n - 2)):
+            # the lower names get an empty line after them too: pyqtgraph makes room for
+            # only 0.8 of a text's measured height, and would cut their line in half
+            ticks = [(k, s if k % 2 == 0 else f"\n{s}\n") for k, s in enumerate(short)]
+    if ticks != getattr(plot, "class_ticks_shown", None):
+        plot.class_ticks_shown = ticks
+        axis.setTicks([ticks])
+
+
 def set_symmetric_levels(bar: pg.ColorBarItem, level: float) -> None:
     """A colour bar's range (-level, level), with -level/2, 0 and level/2 always labelled
     (pyqtgraph's own ticks lose the negative labels of a short bar in presentation mode, and
@@ -235,6 +273,7 @@ def captioned(title: str, view: QWidget, caption: str) -> QWidget:
     layout.addWidget(heading)
     layout.addWidget(view, 1)
     layout.addWidget(text)
+    box.caption_label = text   # for a caption that changes (e.g. with the data's class names)
     return box
 
 

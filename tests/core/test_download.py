@@ -308,6 +308,7 @@ def test_load_dataset_mnist_downloads_once(http_server, data_dir: Path, pickle_g
     calls: list[int] = []
     ds = load_dataset("mnist", progress=lambda d, t: calls.append(d))
     assert ds.name == "mnist" and (ds.n_train, ds.n_validation, ds.n_test) == (60, 20, 20)
+    assert ds.class_names is None and ds.label_name(7) == "7" and ds.noun() == "digit"
     assert ds.train_images.dtype == np.float32 and ds.test_labels.dtype == np.int64
     assert calls and calls[-1] == len(pickle_gz)
     again = load_dataset("mnist", cache_dir=data_dir)
@@ -424,7 +425,8 @@ def test_fashion_mnist_and_kmnist_download_beside_mnist_and_split_as_the_book_sp
     ds = load_dataset(name, progress=lambda d, t: calls.append((d, t)))   # ... is not mistaken for it
     assert (ds.n_train, ds.n_validation, ds.n_test) == (60, 12, 20)
     assert ds.name == name and ds.description == EXTRA_DATASETS[name][0]
-    assert len(EXTRA_DATASETS[name][1]) == 10
+    assert ds.class_names == EXTRA_DATASETS[name][1] and len(ds.class_names) == 10
+    assert ds.label_name(7) == {"fashion-mnist": "Sneaker", "kmnist": "ya"}[name] and ds.noun() == "item"
     assert calls[-1] == (sum(len(b) for b in gzipped.values()),) * 2
     assert files_in(data_dir) == sorted([f"{download.IDX_DIRNAME}/{fn}" for fn in gzipped]
                                         + [f"{name}-idx/{fn}" for fn in gzipped])

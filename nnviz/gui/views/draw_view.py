@@ -22,9 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from nnviz.core.analysis import activations
+from nnviz.core.classes import label_name, noun
 from nnviz.core.drawing import paste_digit, preprocess, render_stroke, stroke_width_for
 from nnviz.gui import style
 from nnviz.gui.views.mosaic import grid_shape
+from nnviz.gui.widgets import set_class_ticks
 
 CANVAS = 280  # the pad's own resolution (pixels of ink), whatever its size on screen
 
@@ -34,6 +36,9 @@ CAPTION = (
     "anti-aliased edges) and centred by its centre of mass in a 28×28 field (middle). Those 784 pixels "
     "are the input layer. The squares are the hidden neurons' activations (bright = close to 1), the "
     "bars the 10 output neurons'; the most active output neuron is the network's answer.")
+NOT_DIGITS = ("This network learns 10 classes of pictures ({first} … {last}), not digits: whatever you draw, "
+              "it answers with one of them; \u201cPaste a test item\u201d shows what it has learned. The book's "
+              "words below are about digits.")
 
 
 class DrawPad(QWidget):
@@ -188,6 +193,7 @@ class DrawView(QWidget):
         self.hidden: np.ndarray | None = None   # the first hidden layer's activations
         self.dirty = True
         self._n_hidden = 0
+        self.class_names: tuple[str, ...] | None = None
 
         self.pad = DrawPad()
         self.pad.changed.connect(self._on_pad_changed)
@@ -266,9 +272,13 @@ class DrawView(QWidget):
         _steady(self.weights_note, 2)
         self.answer.setFixedWidth(self.answer.fontMetrics().horizontalAdvance("88") + 8)
 
-        caption = QLabel(CAPTION)
+        caption = self.caption = QLabel(CAPTION)
         caption.setObjectName("caption")
         caption.setWordWrap(True)
+        self.not_digits = QLabel("")   # what the book's words mean for a dataset of named classes
+        self.not_digits.setObjectName("caption")
+        self.not_digits.setWordWrap(True)
+        self.not_digits.hide()
 
         def title(text: str) -> QLabel:
             t = QLabel(text)
@@ -317,9 +327,24 @@ class DrawView(QWidget):
         outer.setContentsMargins(8, 4, 8, 4)
         outer.setSpacing(4)
         outer.addLayout(row, 1)
+        outer.addWidget(self.not_digits)
         outer.addWidget(caption)
 
     # ---------------------------------------------------------------- inputs
+    def set_class_names(self, class_names: tuple[str, ...] | None) -> None:
+        """The dataset's class names (None: digits) for the answer, the bars and the captions."""
+        self.class_names = class_names
+        digits = class_names is None
+        self.test_button.setText("Paste a test digit" if digits else "Paste a test item")
+        self.test_button.setToolTip(f"Put the next {noun(class_names)} of the test set on the pad, as if drawn there")
+        self.bars_plot.setLabel("bottom", "output neuron (digit)" if digits else "output neuron (class)")
+        set_class_ticks(self.bars_plot, class_names, len(self.bars.opts["height"]))
+        longest = max((label_name(k, class_names) for k in range(10)), key=self.answer.fontMetrics().horizontalAdvance)
+        self.answer.setFixedWidth(self.answer.fontMetrics().horizontalAdvance("88" if digits else longest) + 8)
+        self.not_digits.setText("" if digits else NOT_DIGITS.format(first=class_names[0], last=class_names[-1]))
+        self.not_digits.setVisible(not digits)
+        self.dirty = True
+
     def set_network(self, weights, biases, note: str = "") -> None:
         """The network to feed the drawing through (``weights[l]``: ``(sizes[l+1], sizes[l])``)."""
         self._weights, self._biases = tuple(weights), tuple(biases)
@@ -356,7 +381,8 @@ class DrawView(QWidget):
             self.output = self.hidden = None
             self.bars.setOpts(height=np.zeros(10))
             self.answer.setText("–")
-            self.answer_note.setText("Draw a digit" if self._weights is not None else "No network yet")
+            self.answer_note.setText(("Draw a digit" if self.class_names is None else "Draw, or paste a test item")
+                                     if self._weights is not None else "No network yet")
             self.hidden_image.clear()
             return
         out = layers[-1][0]
@@ -365,12 +391,16 @@ class DrawView(QWidget):
         self.hidden = hidden
         winner = int(np.argmax(out))
         brushes = [pg.mkBrush(style.ACCENT if d == winner else "#5b616b") for d in range(len(out))]
-        if len(out) != 10:
-            self.bars_plot.setXRange(-0.6, len(out) - 0.4, padding=0)
+        if len(out) != len(self.bars.opts["height"]):
+            set_class_ticks(self.bars_plot, self.class_names, len(out))
         self.bars.setOpts(x=np.arange(len(out)), height=out, brushes=brushes)
-        self.answer.setText(str(winner))
-        self.answer_note.setText(f"the network's answer: output neuron {winner} is the most active "
-                                 f"({out[winner]:.2f})")
+        names = self.class_names if len(out) == 10 else None
+        self.answer.setText(label_name(winner, names))
+        if names is None:
+            self.answer_note.setText(f"the network's answer: output neuron {winner} is the most active "
+                                     f"({out[winner]:.2f})")
+        else:   # the name is wide: a shorter note
+            self.answer_note.setText(f"output neuron {winner}, the most active ({out[winner]:.2f})")
         if hidden is not None:
             n = hidden.size
             rows, cols = grid_shape(n)

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGraphicsRectItem, QHBo
                                QVBoxLayout, QWidget)
 
 from nnviz.gui import style
-from nnviz.gui.widgets import image_view, set_symmetric_levels
+from nnviz.core.classes import label_name
+from nnviz.gui.widgets import image_view, set_class_ticks, set_symmetric_levels
 from nnviz.gui.views.mosaic import TILE, grid_shape, nice_level, symmetric_level, tile_at, tile_mosaic
 
 GAP = 1
@@ -45,6 +46,7 @@ class HeatmapView(QWidget):
         self._shown = -1
         self.dirty = False
         self.level = 0.0  # the colour range is (-level, level)
+        self.class_names: tuple[str, ...] | None = None
 
         self.title = QLabel("Hidden neurons: incoming weights")
         self.title.setObjectName("viewTitle")
@@ -201,8 +203,23 @@ class HeatmapView(QWidget):
     def _update_caption(self) -> None:
         mode = self.mode.currentData()
         text = self.NO_BASELINE if mode == "change" and self._no_baseline else self.captions[mode]
+        if self.class_names is not None:
+            text = text.replace("each digit", "each class")
         if self.caption_label.text() != text:
             self.caption_label.setText(text)
+
+    def _class(self, k: int) -> str:
+        """'digit 7', or the class's name ('Sneaker')."""
+        return f"digit {k}" if self.class_names is None else label_name(k, self.class_names)
+
+    def set_class_names(self, class_names: tuple[str, ...] | None) -> None:
+        """The dataset's class names (None: digits) for the output bars and the caption."""
+        self.class_names = class_names
+        self.bars_plot.setLabel("bottom", "output digit" if class_names is None else "output class")
+        if len(self.bars.opts["height"]) == 10:
+            set_class_ticks(self.bars_plot, class_names)
+        self._update_caption()
+        self._show_neuron(self._shown, force=True)   # its title names the class
 
     def select_neuron(self, j: int) -> None:
         """Pin neuron ``j`` (-1: none) in the bar chart."""
@@ -244,17 +261,15 @@ class HeatmapView(QWidget):
             out = np.asarray(self._weights[1][:, j], dtype=float)
             brushes = [QColor("#e8574f") if v >= 0 else QColor("#4f8fe8") for v in out]
             if len(out) != len(self.bars.opts["height"]):
-                self.bars_plot.setXRange(-0.6, len(out) - 0.4, padding=0)
-                self.bars_plot.getAxis("bottom").setTicks(
-                    [[(d, str(d)) for d in range(10)]] if len(out) == 10 else None)
+                set_class_ticks(self.bars_plot, self.class_names, len(out))
             self.bars.setOpts(x=np.arange(len(out)), height=out, brushes=brushes)
             bars_level = nice_level(float(np.abs(out).max()) * 1.05)
             if bars_level != self._bars_level:
                 self._bars_level = bars_level
                 self.bars_plot.setYRange(-bars_level, bars_level, padding=0)
             winner = int(np.argmax(out))
-            self.bars_title.setText(f"Neuron {j}: outgoing weights; it votes most for digit {winner}"
+            self.bars_title.setText(f"Neuron {j}: outgoing weights; it votes most for {self._class(winner)}"
                                     if len(out) == 10 else f"Neuron {j}: outgoing weights to the next layer")
         else:
-            self.bars_title.setText(f"Output neuron {j} (digit {j})")
+            self.bars_title.setText(f"Output neuron {j} ({self._class(j)})")
         self.neuronSelected.emit(j)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox
                                QVBoxLayout, QWidget)
 
 from nnviz.core.analysis import activations
+from nnviz.core.classes import label_name, noun, short_name
 from nnviz.core.editor import EditBench, NeuronEdit, check_edits, edited_activations
 from nnviz.core.errors import NnvizError
 from nnviz.gui import style
@@ -135,6 +136,7 @@ class NetworkDiagram(QWidget):
         self.layout_: Layout | None = None
         self._image: QImage | None = None
         self._edges: tuple | None = None   # (what they show, QPixmap): the edges, cached
+        self.class_names: tuple[str, ...] | None = None   # the output labels' names (None: digits)
 
     def set_state(self, sizes: list[int], x28: np.ndarray | None, acts: list[np.ndarray] | None,
                   weights: tuple[np.ndarray, ...] | None, selected: tuple[int, int] | None,
@@ -152,9 +154,16 @@ class NetworkDiagram(QWidget):
             return None
         if self.layout_ is None:
             fm = self.fontMetrics()
+            widest = max(("#9", *(self._output_label(k) for k in range(self.sizes[-1]))), key=fm.horizontalAdvance)
             self.layout_ = diagram_layout(self.sizes, self.width(), self.height(), text_height=fm.height(),
-                                          label_width=fm.horizontalAdvance("#9  0.00") + 30)
+                                          label_width=fm.horizontalAdvance(widest + "  0.00") + 30)
         return self.layout_
+
+    def _output_label(self, k: int) -> str:
+        """Beside output neuron k: its digit, its class's short name ("7 Sneaker"), or "#k"."""
+        if self.sizes and self.sizes[-1] != 10:
+            return f"#{k}"
+        return str(k) if self.class_names is None else f"{k} {short_name(k, self.class_names)}"
 
     def resizeEvent(self, event) -> None:
         self.layout_ = None
@@ -197,7 +206,7 @@ class NetworkDiagram(QWidget):
     def describe(self, layer: int, j: int) -> str:
         """The numbers shown when hovering neuron j of ``layer``."""
         last = len(self.sizes) - 1
-        name = f"output neuron {j} (digit {j})" if layer == last and self.sizes[-1] == 10 else (
+        name = f"output neuron {j} ({_digit_or_name(j, self.class_names)})" if layer == last and self.sizes[-1] == 10 else (
             f"output neuron {j}" if layer == last else f"hidden neuron {j}" + (f" (layer {layer})" if last > 2 else ""))
         lines = [name]
         if self.acts is not None:
@@ -328,11 +337,10 @@ class NetworkDiagram(QWidget):
                     p.drawLine(QPointF(x - r * 0.6, y - r * 0.6), QPointF(x + r * 0.6, y + r * 0.6))
         # output labels and activations, the winner marked
         out_c, out_r = lay.centres[-1], lay.radii[-1]
-        digits = self.sizes[-1] == 10
         for k, (x, y) in enumerate(out_c):
             is_winner = winner == k
             p.setPen(QColor(style.ACCENT if is_winner else style.TEXT))
-            text = (str(k) if digits else f"#{k}")
+            text = self._output_label(k)
             if self.acts is not None:
                 text += f"  {self.acts[-1][k]:.2f}"
             h = fm.height()
@@ -343,6 +351,10 @@ class NetworkDiagram(QWidget):
                 p.setBrush(Qt.NoBrush)
                 p.drawEllipse(QPointF(x, y), out_r + 4, out_r + 4)
         p.end()
+
+
+def _digit_or_name(k: int, class_names: tuple[str, ...] | None) -> str:
+    return f"digit {k}" if class_names is None else label_name(k, class_names)
 
 
 def tile_pixmap(w: np.ndarray, size: int) -> QPixmap:
@@ -415,7 +427,7 @@ class NetworkView(QWidget):
         top.addWidget(self.next_button)
         top.addWidget(self.digit_label, 1)
 
-        caption = QLabel(CAPTION)
+        caption = self.caption = QLabel(CAPTION)
         caption.setObjectName("caption")
         caption.setWordWrap(True)
         caption.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
@@ -564,6 +576,17 @@ class NetworkView(QWidget):
         self.digit_note = note
         self.dirty = True
 
+    def set_class_names(self, class_names: tuple[str, ...] | None) -> None:
+        """The output neurons' class names (None: digits), for the labels and the caption."""
+        self.diagram.class_names = class_names
+        self.caption.setText(CAPTION if class_names is None else
+                             CAPTION.replace("one per digit", "one per class").replace("digit", "item"))
+        self.source.setItemText(0, f"a test {noun(class_names)}")
+        self.next_button.setText(f"Next {noun(class_names)}")
+        self.next_button.setToolTip(f"The next test {noun(class_names)}")
+        self.diagram.layout_ = None
+        self.dirty = self.editor_dirty = True
+
     def set_test_data(self, images: np.ndarray | None, labels: np.ndarray | None) -> None:
         self.test_images, self.test_labels = images, labels
         n = 0 if labels is None else len(labels)
@@ -681,7 +704,7 @@ class NetworkView(QWidget):
         text = self.digit_note
         if self.acts is not None:
             out = self.acts[-1]
-            text += f" Answer: {int(np.argmax(out))}."
+            text += f" Answer: {label_name(int(np.argmax(out)), self.diagram.class_names if out.size == 10 else None)}."
         self.digit_label.setText(text.strip())
         self.digit_label.setToolTip(self.note)   # which weights: the epoch, or while training
 
@@ -703,12 +726,14 @@ class NetworkView(QWidget):
         lines = []
         if self.acts is not None:
             off = any(e.kind == "off" and (e.layer, e.neuron) == (l, j) for e in self.edits)
-            lines.append("switched off (held at 0)" if off else f"activation {self.acts[l][j]:.3f} for this digit")
+            lines.append("switched off (held at 0)" if off else
+                         f"activation {self.acts[l][j]:.3f} for this {noun(self.diagram.class_names)}")
         lines.append(f"bias {float(self.biases[l - 1][j, 0]):+.2f}")
         order = np.argsort(out)
         if l == len(self.sizes) - 2 and self.sizes[-1] == 10:
-            lines.append(f"votes for {', '.join(str(k) for k in order[::-1][:2])}; "
-                         f"against {', '.join(str(k) for k in order[:2])}")
+            names = self.diagram.class_names
+            lines.append(f"votes for {', '.join(short_name(k, names) for k in order[::-1][:2])}; "
+                         f"against {', '.join(short_name(k, names) for k in order[:2])}")
         lines.append("outgoing: " + " ".join(f"{v:+.1f}" for v in out[:10]) + (" …" if out.size > 10 else ""))
         self.neuron_info.setText("\n".join(lines))
 
@@ -737,24 +762,26 @@ class NetworkView(QWidget):
             t0 = time.perf_counter()
             self.effect = bench.effect(self.edits)
             self.effect_seconds = time.perf_counter() - t0
-            self.effect_label.setText(self.effect.caption(self.edits) if self.edits else
-                                      f"No edits: {self.effect.before.accuracy:.1%} of the test digits right.")
+            names = self.diagram.class_names
+            self.effect_label.setText(self.effect.caption(self.edits, names) if self.edits else
+                                      f"No edits: {self.effect.before.accuracy:.1%} of the test {noun(names, True)} right.")
             if self.edits:
                 d = self.effect.per_digit_change * 100
-                per_digit = "per digit: " + "  ".join(f"{k} {v:+.0f}" for k, v in enumerate(d))
+                per_digit = (f"per {'digit' if names is None else 'class'}: "
+                             + "  ".join(f"{short_name(k, names)} {v:+.0f}".replace(" -", " −") for k, v in enumerate(d)))
                 new = self.effect.after.confusion - self.effect.before.confusion
                 np.fill_diagonal(new, 0)
                 t, p = np.unravel_index(int(new.argmax()), new.shape)
                 if new[t, p] > 0:
-                    per_digit += f"\nmost new mistakes: {t} read as {p} (+{new[t, p]})"
-                self.per_digit_label.setText(per_digit.replace("-", "−"))
+                    per_digit += f"\nmost new mistakes: {label_name(t, names)} read as {label_name(p, names)} (+{new[t, p]})"
+                self.per_digit_label.setText(per_digit)
             else:
                 self.per_digit_label.setText("")
         if self.ranking is not None:
             layer, lost = self.ranking
             worst = np.argsort(lost, kind="stable")[:5]
             self.rank_label.setText(
-                "Without each neuron alone, test digits lost: " +
+                f"Without each neuron alone, test {noun(self.diagram.class_names, True)} lost: " +
                 ", ".join(f"#{j} {-int(lost[j])}" for j in worst) +
                 f" … ({len(lost)} neurons ranked in {self.rank_seconds * 1000:.0f} ms)")
         else:
@@ -842,7 +869,9 @@ class NetworkTab(QObject):
                                                   "the first of the latest mini-batch.")
         elif data is not None and len(data.test_labels):
             i = min(v.test_index.value(), len(data.test_labels) - 1)
-            v.set_digit(data.test_images[i], f"#{i}: a {int(data.test_labels[i])}.")
+            label = int(data.test_labels[i])
+            v.set_digit(data.test_images[i], f"#{i}: a {label}." if data.class_names is None
+                        else f"#{i}: {data.label_name(label)}.")
         else:
             v.set_digit(None)
 

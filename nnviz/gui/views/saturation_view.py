@@ -74,7 +74,7 @@ class SaturationView(QWidget):
         self.graphics.setToolTip(SATURATION_EXPLAINED)
         self.summary = QLabel("Waiting for the first epoch…")
         self.summary.setObjectName("viewTitle")
-        caption = QLabel(CAPTION)
+        caption = self.caption = QLabel(CAPTION)
         caption.setObjectName("caption")
         caption.setWordWrap(True)
         caption.setToolTip(SATURATION_EXPLAINED)
@@ -85,6 +85,10 @@ class SaturationView(QWidget):
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.summary)
         layout.addWidget(caption)
+
+    def set_class_names(self, class_names: tuple[str, ...] | None) -> None:
+        """The caption's sample is of test digits, or of test items for a dataset of named classes."""
+        self.caption.setText(CAPTION if class_names is None else CAPTION.replace("test digits", "test items"))
 
     def set_series(self, epochs, series: list[Saturation], cursor: float | None = None,
                    target_epochs: int | None = None) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from nnviz.core.classes import label_name, noun, short_name
 from nnviz.core.training import StepRecord
 from nnviz.gui import style
 from nnviz.gui.views.mosaic import TILE, symmetric_level, tile_mosaic
@@ -67,13 +68,19 @@ class Thumb(QFrame):
             if self._digit is not None:
                 self.image.setPixmap(_pixmap(self._digit, px))
 
-    def show_digit(self, image: np.ndarray, label: int, answer: int) -> None:
+    def show_digit(self, image: np.ndarray, label: int, answer: int,
+                   class_names: tuple[str, ...] | None = None) -> None:
+        """``class_names``: the names to show for ``label`` and ``answer`` (None: digits)."""
         self._digit = image
         self.image.setPixmap(_pixmap(image, self.px))
         self.wrong = answer != label
         colour = style.ERROR if self.wrong else style.MUTED
         mark = "✗" if self.wrong else "✓"
-        self.text.setText(f"{label} → {answer} {mark}")
+        if class_names is None:
+            self.text.setText(f"{label} → {answer} {mark}")
+        else:   # names are wider than a thumbnail: two lines of short names
+            self.text.setText(f"{short_name(label, class_names)}\n→ {short_name(answer, class_names)} {mark}")
+        label, answer = label_name(label, class_names), label_name(answer, class_names)
         self.text.setStyleSheet(f"color: {colour}; font-weight: {600 if self.wrong else 400};")
         self.setStyleSheet(f"QFrame#thumb {{ border: 2px solid {style.ERROR if self.wrong else 'transparent'};"
                            f" border-radius: 4px; }}")
@@ -172,6 +179,7 @@ class StepView(QWidget):
         self.levels = [0.0, 0.0]
         self._mosaics: list[np.ndarray | None] = [None, None]
 
+        self.class_names: tuple[str, ...] | None = None
         self.caption = QLabel(CAPTION)
         self.caption.setObjectName("caption")
         self.caption.setWordWrap(True)
@@ -227,6 +235,12 @@ class StepView(QWidget):
     def thumbs_shown(self) -> int:
         return sum(not t.isHidden() for t in self.thumbs)
 
+    def set_class_names(self, class_names: tuple[str, ...] | None) -> None:
+        """The dataset's class names (None: digits) for the labels under the mini-batch."""
+        self.class_names = class_names
+        self.caption.setText(CAPTION if class_names is None else CAPTION.replace("training digits", "training items"))
+        self.dirty = True
+
     # ---------------------------------------------------------------- drawing
     def render(self) -> None:
         if not self.dirty:
@@ -247,12 +261,12 @@ class StepView(QWidget):
             return
         self.shown += 1
         self.where.setText(f"epoch {r.epoch + 1}, mini-batch {r.batch + 1} · η = {r.eta:g} · m = {r.m} "
-                           f"digits · {r.cost} cost")
+                           f"{noun(self.class_names, True)} · {r.cost} cost")
         answers = r.predictions_before
         n_images = r.images.shape[1] if r.images.ndim == 2 else 0
         for i, t in enumerate(self.thumbs):
             if i < r.m and n_images == TILE[0] * TILE[1]:
-                t.show_digit(r.images[i], int(r.labels[i]), int(answers[i]))
+                t.show_digit(r.images[i], int(r.labels[i]), int(answers[i]), self.class_names)
                 t.show()
             else:
                 t.hide()
