@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +106,15 @@ def run_app(args: Any, recipe: Any = None) -> int:
     if view not in VIEWS:
         raise ConfigError(f"--view must be one of {', '.join(VIEWS)}, got {view!r}")
     _check_display(bool(screenshot))
+    source = getattr(args, "data", None) or "bundled"
+    preload = Preload(source) if screenshot and source == "bundled" else None
     app = make_app()
     from nnviz.gui.main_window import MainWindow
 
     if screenshot:
-        window = MainWindow(getattr(args, "data", None) or "bundled", settings=None,
-                            speed=getattr(args, "speed", None), ask_to_save=False)  # max unless --speed is given
+        kw = {} if preload is None else {"load": preload}
+        window = MainWindow(source, settings=None, speed=getattr(args, "speed", None),
+                            ask_to_save=False, **kw)  # max unless --speed is given
         shooter = Screenshot(window, Path(screenshot), getattr(args, "epochs", None), size, view=view)
         try:
             return shooter.run(app)
@@ -134,6 +138,39 @@ def run_app(args: Any, recipe: Any = None) -> int:
         return app.exec()
     finally:
         tear_down(app, window)
+
+
+class Preload:
+    """The data a window will ask for first, loaded in a thread started before the
+    window's imports (a third of a second, mostly holding the GIL only briefly): calling
+    it as the window's loader hands that data over, and loads any other as usual."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = threading.Thread(target=self._run, name="nnviz-preload",
+                                                                 daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from nnviz.core.data import load_dataset
+
+        try:
+            self._result = load_dataset(self.source)
+        except BaseException as e:   # handed to the loader, which reports it
+            self._error = e
+
+    def __call__(self, source: str, progress: Any = None, cancel: Any = None) -> Any:
+        from nnviz.core.data import load_dataset
+
+        if source == self.source and self._thread is not None:
+            self._thread.join()
+            self._thread = None   # once: a later load of the same source reads it again
+            if self._error is not None:
+                raise self._error
+            return self._result
+        return load_dataset(source, progress=progress, cancel=cancel)
 
 
 def tear_down(app: Any, window: Any) -> None:

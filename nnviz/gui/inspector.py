@@ -31,7 +31,7 @@ from nnviz.core.history import History
 from nnviz.core.timeline import DEFAULT_CAP_BYTES, Timeline
 from nnviz.core.training import EpochSnapshot, SettingChanged
 from nnviz.gui import style
-from nnviz.gui.widgets import shortcut_action
+from nnviz.gui.widgets import DeferredView, shortcut_action
 from nnviz.gui.views.draw_view import DrawView
 from nnviz.gui.views.errors_view import ErrorsView
 from nnviz.gui.views.plots import _pen
@@ -124,14 +124,15 @@ class Inspector(QObject):
         self.poster = _Poster(self)
         self.poster.analysed.connect(self._on_analysed)
 
-        self.draw = DrawView()
-        self.errors = ErrorsView()
-        self.saturation = SaturationView()
+        self.draw = DrawView()   # built now: the Network tab draws on its pad
+        # the Errors and Saturation tabs are built when first shown (start-up is shorter)
+        self._errors = DeferredView(ErrorsView)
+        self._saturation = DeferredView(SaturationView)
         self.bar = TimelineBar()
         self.tab_index = {
             "draw": window.add_view_tab(self.draw, VIEW_TABS["draw"]),
-            "errors": window.add_view_tab(self.errors, VIEW_TABS["errors"]),
-            "saturation": window.add_view_tab(self.saturation, VIEW_TABS["saturation"]),
+            "errors": window.tabs.add_deferred(self._errors, VIEW_TABS["errors"]),
+            "saturation": window.tabs.add_deferred(self._saturation, VIEW_TABS["saturation"]),
         }
         window.tabs.setCornerWidget(self.bar, Qt.TopRightCorner)
         self.draw.testDigitRequested.connect(self.paste_next_test_digit)
@@ -163,6 +164,16 @@ class Inspector(QObject):
 
     # ------------------------------------------------------------------ from the window
     @property
+    def errors(self) -> ErrorsView:
+        """The Errors tab's view (built now if it was not yet)."""
+        return self._errors.view
+
+    @property
+    def saturation(self) -> SaturationView:
+        """The Saturation tab's view (built now if it was not yet)."""
+        return self._saturation.view
+
+    @property
     def live(self) -> bool:
         """True when the dashboard follows the training (not rewound)."""
         return self.shown is None
@@ -188,8 +199,11 @@ class Inspector(QObject):
     def set_class_names(self, class_names: tuple[str, ...] | None) -> None:
         """New data: its class names (None: digits) for the Draw and Errors tabs."""
         self.draw.set_class_names(class_names)
-        self.errors.set_class_names(class_names)
-        self.saturation.set_class_names(class_names)
+        self._errors.call("set_class_names", class_names)
+        self._saturation.call("set_class_names", class_names)
+
+    def set_target_epochs(self, epochs: int) -> None:
+        self._saturation.call("set_target_epochs", epochs)
 
     def add_change(self, change: SettingChanged) -> None:
         self.timeline.add(change)
@@ -209,8 +223,8 @@ class Inspector(QObject):
         for line in self.cursors:
             line.hide()
         self.draw.clear_network()
-        self.errors.set_analysis(None, None)
-        self.saturation.set_series([], [])
+        self._errors.call("set_analysis", None, None)
+        self._saturation.call("set_series", [], [])
         self._bar_dirty = True
         self._update_actions()
 
@@ -292,12 +306,12 @@ class Inspector(QObject):
                 self._submit(used, w, b, entry.cost, with_saturation=used not in self.saturations)
             return
         data = self.window.data
-        self.errors.set_analysis(a, None if data is None else data.test_images, f"after epoch {d}")
+        self._errors.call("set_analysis", a, None if data is None else data.test_images, f"after epoch {d}")
 
     def _saturation_dirty(self) -> None:
         ks = sorted(k for k in self.saturations if k in self.timeline)
         target = self.window.panel.epochs.value()
-        self.saturation.set_series(ks, [self.saturations[k] for k in ks], self.shown, target)
+        self._saturation.call("set_series", ks, [self.saturations[k] for k in ks], self.shown, target)
 
     # ------------------------------------------------------------------ epochs
     def latest_epoch(self) -> int | None:
@@ -505,9 +519,11 @@ class Inspector(QObject):
             self.bar.set_state(latest or 0, self.shown, note)
             self.bar.set_tooltip(memory_note(self.timeline))
         current = w.tabs.currentWidget()
-        for view in (self.draw, self.errors, self.saturation):
-            if view is current:
-                view.render()
+        if current is self.draw:
+            self.draw.render()
+        for deferred in (self._errors, self._saturation):
+            if deferred.page is current:
+                deferred.view.render()   # built the first time its tab is shown
         if self.shown is not None:
             self._render_rewound_cards()
 

@@ -45,6 +45,7 @@ from nnviz.gui.inspector import Inspector
 from nnviz.gui.labs import install_labs
 from nnviz.gui.views.plots import AccuracyPlot, CostPlot
 from nnviz.gui.widgets import (
+    DeferredView,
     FitScrollArea,
     MessageBar,
     MetricCard,
@@ -162,7 +163,7 @@ class MainWindow(QMainWindow):
         self.accuracy = AccuracyPlot()
         self.cost = CostPlot()
         self.heatmaps = HeatmapView()
-        self.step_view = StepView()
+        self._step = DeferredView(StepView)   # built when the Step tab is first shown
         self.cards = {
             "epoch": MetricCard("epoch", "Epochs done, out of the target (0: the untrained network). "
                                          "The book counts from 0: after epoch 5 it prints 'Epoch 4'."),
@@ -249,7 +250,8 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("viewTabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(central, "Training")
-        self.step_tab = self.tabs.addTab(self.step_view, "Step")
+        self.step_tab = self.tabs.add_deferred(self._step, "Step")
+        self.tabs.currentChanged.connect(lambda i: i == self.step_tab and self._render_step())
         self.tabs.setTabToolTip(self.step_tab, "Slow motion: what one mini-batch's step of gradient descent did "
                                                "(N, or a speed of 5 mini-batches a second or less)")
         self.central_area = QWidget()
@@ -352,7 +354,7 @@ class MainWindow(QMainWindow):
         self.lesson = Lesson(self)
         self.exports = Exports(self)
         self.exports.register("step", "Step: one mini-batch's step of gradient descent", lambda: self.step_view,
-                              refresh=self.step_view.render)
+                              refresh=lambda: self.step_view.render())
         self.exports.register("network", "Network: the diagram", lambda: self.network_tab.view.diagram,
                               refresh=lambda: self.network_tab.render(force=True, hidden_too=True))
         m, before = self.file_menu, self.data_action
@@ -702,7 +704,7 @@ class MainWindow(QMainWindow):
         names = getattr(self.data, "class_names", None)
         self.inspector.set_class_names(names)
         self.heatmaps.set_class_names(names)
-        self.step_view.set_class_names(names)
+        self._step.call("set_class_names", names)
         self.network_tab.view.set_class_names(names)
         for caption, box in self.plot_boxes.items():
             box.caption_label.setText(caption if names is None else
@@ -819,7 +821,7 @@ class MainWindow(QMainWindow):
 
     def _on_stepRecorded(self, record: StepRecord) -> None:
         reference = self.heatmaps.reference if self.heatmaps.mode.currentData() == "change" else None
-        self.step_view.set_record(record, reference)
+        self._step.call("set_record", record, reference)
         if self.inspector.live:
             self.heatmaps.set_weights(record.weights)  # slow motion: the heatmaps follow every step
         self._step_arrived = True
@@ -898,7 +900,7 @@ class MainWindow(QMainWindow):
     def _pieces(self, throttled: bool) -> tuple[Callable[[], Any], ...]:
         """The frame's pieces, in order: each view draws what changed since it last drew."""
         return (self.accuracy.render, self.cost.render, partial(self._render_heatmaps, throttled),
-                self._render_cards_if_dirty, self.step_view.render, self.inspector.render,
+                self._render_cards_if_dirty, self._render_step, self.inspector.render,
                 self.viewsRendered.emit)
 
     def _render_heatmaps(self, throttled: bool) -> None:
@@ -909,6 +911,15 @@ class MainWindow(QMainWindow):
             if self.heatmaps.dirty:
                 self._heat_drawn = now
             self.heatmaps.render()
+
+    @property
+    def step_view(self) -> StepView:
+        """The Step tab's view (built now if it was not yet)."""
+        return self._step.view
+
+    def _render_step(self) -> None:
+        if self._step.built:
+            self._step.view.render()
 
     def _render_cards_if_dirty(self) -> None:
         if self._cards_dirty:
@@ -971,7 +982,7 @@ class MainWindow(QMainWindow):
     def _set_target_epochs(self, epochs: int) -> None:
         self.accuracy.set_target_epochs(epochs)
         self.cost.set_target_epochs(epochs)
-        self.inspector.saturation.set_target_epochs(epochs)
+        self.inspector.set_target_epochs(epochs)
         self._cards_dirty = True
 
     def _clear_views(self) -> None:
@@ -979,7 +990,7 @@ class MainWindow(QMainWindow):
         self.accuracy.clear()
         self.cost.clear()
         self.heatmaps.clear()
-        self.step_view.clear()
+        self._step.call("clear")
         self.inspector.clear()
         self._last_epoch = self._last_progress = None
         self._skip_epoch = None

@@ -368,9 +368,21 @@ class ViewTabs(QTabWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tabBar().setElideMode(Qt.ElideNone)  # a tab title is whole or the corner widget yields
+        self._deferred: dict[QWidget, DeferredView] = {}
+        self.currentChanged.connect(self._on_currentChanged)   # (first: the view exists for the others)
 
     def addTab(self, widget: QWidget, title: str) -> int:  # type: ignore[override]
         return super().addTab(FitScrollArea(widget), title)
+
+    def add_deferred(self, deferred: DeferredView, title: str) -> int:
+        """A tab whose view is built the first time the tab is shown."""
+        self._deferred[deferred.page] = deferred
+        return self.addTab(deferred.page, title)
+
+    def _on_currentChanged(self, index: int) -> None:
+        deferred = self._deferred.get(self.widget(index))
+        if deferred is not None:
+            deferred.view   # built now
 
     def fit_corner(self) -> None:
         """The top-right corner widget (the time slider) takes the room the tab titles leave:
@@ -418,3 +430,40 @@ class ViewTabs(QTabWidget):
 
     def setCurrentWidget(self, widget: QWidget) -> None:  # type: ignore[override]
         self.setCurrentIndex(self.indexOf(widget))
+
+
+class DeferredView:
+    """A tab's view built the first time it is needed, not at start-up: when its tab is
+    shown, or when :attr:`view` is asked for. ``page`` is what the tab holds (the view
+    goes into it). Until the view exists, :meth:`call` keeps the latest call of each of
+    its setters and replays them, in the order they were last made, once it is built."""
+
+    def __init__(self, factory: Callable[[], QWidget]) -> None:
+        self.factory = factory
+        self.page = QWidget()
+        layout = QVBoxLayout(self.page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._view: Any = None
+        self._calls: dict[str, tuple[tuple, dict]] = {}
+
+    @property
+    def built(self) -> bool:
+        return self._view is not None
+
+    @property
+    def view(self) -> Any:
+        if self._view is None:
+            self._view = self.factory()
+            self.page.layout().addWidget(self._view)
+            calls, self._calls = self._calls, {}
+            for name, (args, kwargs) in calls.items():
+                getattr(self._view, name)(*args, **kwargs)
+        return self._view
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """``view.name(*args, **kwargs)`` now if the view exists, else when it is built."""
+        if self._view is not None:
+            getattr(self._view, name)(*args, **kwargs)
+        else:
+            self._calls.pop(name, None)
+            self._calls[name] = (args, kwargs)

@@ -69,3 +69,29 @@ def test_cli_bad_data_is_one_line_and_status_2(tmp_path):
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2
     assert "no such file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_preloaded_data_is_handed_over_once_and_other_data_loads_as_usual(monkeypatch, tmp_path):
+    from nnviz.core import data as core_data
+    from nnviz.core.errors import DataError
+    from nnviz.gui.app import Preload
+
+    loads = []
+    real = core_data.load_dataset
+
+    def counting(source, **kw):
+        loads.append(source)
+        return real(source, **kw)
+
+    monkeypatch.setattr(core_data, "load_dataset", counting)
+    preload = Preload("bundled")                 # starts loading at once, in its thread
+    first = preload("bundled")
+    assert first.n_train == 4000 and loads == ["bundled"]
+    second = preload("bundled")                  # a later load reads it again
+    assert second is not first and loads == ["bundled", "bundled"]
+    with pytest.raises(DataError):               # any other source: as usual (here, a missing file)
+        preload(str(tmp_path / "missing.npz"))
+
+    broken = Preload(str(tmp_path / "missing.npz"))
+    with pytest.raises(DataError):               # the thread's failure reaches the caller
+        broken(str(tmp_path / "missing.npz"))

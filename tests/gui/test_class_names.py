@@ -46,7 +46,7 @@ def train(qtbot, w, epochs: int = 2) -> None:
 
 def errors_tab(qtbot, w):
     w.inspector.show_view("errors")
-    qtbot.waitUntil(lambda: w.tabs.currentWidget() is w.inspector.errors, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: w.tabs.currentIndex() == w.inspector.tab_index["errors"], timeout=TIMEOUT)
     w.render_views()
     return w.inspector.errors
 

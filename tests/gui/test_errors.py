@@ -133,3 +133,47 @@ def test_saturation_view_plots_every_epoch(qtbot, trained, small_data):
     assert view.delta_curves[1].yData[-1] == pytest.approx(expected.mean_abs_delta[1])  # log scale: yData is linear
     assert "After epoch 3" in view.summary.text() and "σ′" in view.summary.text()
     assert "slowdown" in view.graphics.toolTip()
+
+
+def test_the_errors_and_saturation_tabs_are_built_when_first_shown(qtbot, trained, small_data):
+    """Start-up builds neither; a tab shown for the first time after training shows that
+    training (what it was told while it did not exist is replayed into it)."""
+    w = trained
+    deferred = {"errors": w.inspector._errors, "saturation": w.inspector._saturation}
+    assert not any(d.built for d in deferred.values())
+    w.inspector.show_view("errors")
+    assert deferred["errors"].built and not deferred["saturation"].built
+    w.render_views()
+    snap = w.history.epochs[-1]
+    assert np.trace(w.inspector.errors.matrix.confusion) == snap.test_correct
+    assert "after epoch 3" in w.inspector.errors.title.text()
+    w.inspector.show_view("saturation")
+    w.render_views()
+    assert deferred["saturation"].built
+    np.testing.assert_array_equal(w.inspector.saturation.hidden_curve.getData()[0], [0, 1, 2, 3])
+
+
+def test_a_deferred_view_replays_the_latest_call_of_each_setter_in_order(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    from nnviz.gui.widgets import DeferredView
+
+    calls = []
+
+    class View(QWidget):
+        def set_a(self, x):
+            calls.append(("a", x))
+
+        def set_b(self, x, *, y=0):
+            calls.append(("b", x, y))
+
+    d = DeferredView(View)
+    d.call("set_a", 1)
+    d.call("set_b", 2, y=3)
+    d.call("set_a", 4)          # the latest call of set_a counts, and comes after set_b
+    assert calls == [] and not d.built
+    view = d.view
+    qtbot.addWidget(d.page)
+    assert calls == [("b", 2, 3), ("a", 4)] and view.parent() is d.page
+    d.call("set_b", 5)          # built: called at once
+    assert calls[-1] == ("b", 5, 0) and d.view is view

@@ -80,13 +80,15 @@ def standard_figures(window: Any) -> list[Figure]:
     ]
     inspector = getattr(w, "inspector", None)
     if inspector is not None:
-        errors = inspector.errors
-        out += [
-            Figure("confusion matrix", "Confusion matrix", lambda: errors.matrix, errors.render),
-            Figure("per-digit accuracy", "Accuracy per digit", lambda: errors.class_plot, errors.render),
-            Figure("mistakes", "Most confident mistakes", lambda: errors.mistakes, errors.render),
+        out += [   # (the Errors and Saturation tabs are built when first asked for)
+            Figure("confusion matrix", "Confusion matrix", lambda: inspector.errors.matrix,
+                   lambda: inspector.errors.render()),
+            Figure("per-digit accuracy", "Accuracy per digit", lambda: inspector.errors.class_plot,
+                   lambda: inspector.errors.render()),
+            Figure("mistakes", "Most confident mistakes", lambda: inspector.errors.mistakes,
+                   lambda: inspector.errors.render()),
             Figure("saturation", "Saturation and |δ|", lambda: inspector.saturation.graphics.ci,
-                   inspector.saturation.render),
+                   lambda: inspector.saturation.render()),
             Figure("draw", "Draw pad and the network's answer", lambda: inspector.draw, inspector.draw.render),
         ]
     race = getattr(w, "race", None)

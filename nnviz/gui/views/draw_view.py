@@ -167,7 +167,7 @@ class DrawPad(QWidget):
 def _image_box(title: str) -> tuple[pg.GraphicsLayoutWidget, pg.ViewBox]:
     w = pg.GraphicsLayoutWidget()
     w.ci.setContentsMargins(2, 2, 2, 2)
-    vb = w.addViewBox(row=0, col=0)
+    vb = w.addViewBox(row=0, col=0, enableMenu=False)
     vb.setAspectLocked(True)
     vb.invertY(True)
     vb.setMouseEnabled(x=False, y=False)
@@ -234,7 +234,7 @@ class DrawView(QWidget):
         self.hidden_box.addItem(self.hidden_image)
 
         # output bars
-        self.bars_widget = pg.PlotWidget()
+        self.bars_widget = pg.PlotWidget(enableMenu=False)
         p = self.bars_plot = self.bars_widget.getPlotItem()
         p.setMenuEnabled(False)
         p.hideButtons()

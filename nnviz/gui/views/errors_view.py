@@ -74,7 +74,7 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.class_names: tuple[str, ...] | None = None
         # a plain view with the labels as text next to the cells (axes would drift away
         # from a square matrix in a wide or tall widget)
-        p = self.plot = self.addViewBox(row=0, col=0)
+        p = self.plot = self.addViewBox(row=0, col=0, enableMenu=False)
         p.setMenuEnabled(False)
         p.setMouseEnabled(x=False, y=False)
         p.invertY(True)
@@ -332,7 +332,7 @@ class ErrorsView(QWidget):
 
         self.class_title = QLabel("Accuracy per digit")
         self.class_title.setObjectName("viewTitle")
-        self.class_widget = pg.PlotWidget()
+        self.class_widget = pg.PlotWidget(enableMenu=False)
         p = self.class_plot = self.class_widget.getPlotItem()
         p.setMenuEnabled(False)
         p.hideButtons()
