@@ -63,12 +63,14 @@ def with_window(data: Dataset, epochs: int, probe: bool = True) -> tuple[float, 
     overhead is timed in runs without it (``probe=False``; the gap is then 0)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 
+    from nnviz.gui.app import settle_heap
     from nnviz.gui.main_window import MainWindow
 
     w = MainWindow("bench", load=lambda source, progress=None, cancel=None: data, speed=None,
                    ask_to_save=False)
     w.resize(1280, 720)
     w.show()
+    settle_heap()   # as nnviz.gui.app.run_app does
     loop = QEventLoop()
     w.dataReady.connect(loop.quit)
     w.start()
@@ -186,6 +188,14 @@ def measure(args: argparse.Namespace) -> int:
           f"{args.burners} CPU burner(s) beside it")
     from nnviz.core.network import kernel_info
     print(f"  {kernel_info()}")
+    try:
+        from threadpoolctl import threadpool_info
+        blas = ", ".join(f"{i['internal_api']} {i['num_threads']} thread(s)" for i in threadpool_info()
+                         if i.get("user_api") == "blas")
+        print(f"  BLAS during the runs: {blas or 'none found'} (the window pins BLAS to 1 thread: its products "
+              f"are small, and a second thread spins against the window under load)")
+    except ImportError:
+        pass
     print(f"  all runs: headless {', '.join(f'{t:.3f}' for t in t_head)} s; "
           f"window {', '.join(f'{t:.3f}' for t in t_gui)} s")
     print(f"{'measure':34} {'value':>12} {'target':>9}  ok")

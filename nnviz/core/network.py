@@ -724,6 +724,21 @@ class _blas_threads:
             self._limiter.restore_original_limits()
 
 
+def pin_blas_threads(n: int = 1) -> str:
+    """Limit BLAS to ``n`` threads for the rest of the process (if threadpoolctl can), e.g.
+    in the window, where every matrix product is small (evaluation, analyses, the editor)
+    and a second BLAS thread only spins against the window and the training thread when
+    other programs load the CPU. Returns what was done, in words (for benchmarks)."""
+    try:
+        if _blas_threads._controller is None:
+            from threadpoolctl import ThreadpoolController
+            _blas_threads._controller = ThreadpoolController()
+        _blas_threads._controller.limit(limits=n, user_api="blas")
+    except Exception as e:  # threadpoolctl missing or unable: run as is
+        return f"BLAS threads not limited ({type(e).__name__})"
+    return f"BLAS pinned to {n} thread{'s' if n != 1 else ''}"
+
+
 def _stack_pairs(data: Sequence[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """The book's list of ``(x, y)`` pairs as ``images (n, 784)`` and integer ``labels (n,)``.
     y may be an int or a one-hot column (argmax taken)."""

@@ -173,7 +173,6 @@ class Controls:
         self._stop = False
         self._steps = 0            # mini-batches allowed while paused
         self._step_epoch = False   # while paused: run to the end of the current epoch
-        self._held_until = 0.0     # a brief, unreported hold (see hold())
 
     @property
     def changes(self) -> np.ndarray:
@@ -266,26 +265,9 @@ class Controls:
             self._step_epoch = True
             self._cond.notify_all()
 
-    def hold(self, seconds: float = 0.1) -> None:
-        """Hold training for at most ``seconds`` (until :meth:`release`), unreported.
-
-        For a GUI drawing a frame: while the training loop waits it does not compete for
-        Python's GIL, so the frame is drawn at full speed instead of taking turns with
-        training. The limit makes a forgotten release harmless."""
-        with self._cond:
-            self._held_until = time.monotonic() + max(0.0, seconds)
-
-    def release(self) -> None:
-        """End a :meth:`hold` early."""
-        with self._cond:
-            self._held_until = 0.0
-            self._cond.notify_all()
-
     # used by the training loop
     def _may_run(self) -> bool:
         """True if one more mini-batch may run now (consumes a single step)."""
-        if self._held_until:
-            self._wait_hold()
         if self._stop:
             return False
         self._single_step = False
@@ -315,15 +297,6 @@ class Controls:
                 return True
             self._cond.wait(left)
             return False
-
-    def _wait_hold(self) -> None:
-        with self._cond:
-            while not self._stop:
-                left = self._held_until - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            self._held_until = 0.0
 
     def wait_while_paused(self, seconds: float) -> bool:
         """Wait up to ``seconds`` while the run is paused and nothing is asked of it

@@ -44,6 +44,7 @@ from nnviz.gui.views.heatmaps import HeatmapView
 from nnviz.gui.inspector import Inspector
 from nnviz.gui.labs import install_labs
 from nnviz.gui.views.plots import AccuracyPlot, CostPlot
+from nnviz.gui.app import settle_heap
 from nnviz.gui.widgets import (
     DeferredView,
     FitScrollArea,
@@ -69,7 +70,6 @@ log = logging.getLogger(__name__)
 REDRAW_HZ = 20
 FRAME_BUDGET = 0.03       # at most this share of the GUI thread's time goes into drawing
 MAX_FRAME_INTERVAL = 0.5  # seconds: draw at least twice a second
-FRAME_HOLD_LIMIT = 0.1    # seconds training may be held for one frame at most
 HEATMAP_INTERVAL = 1.0    # seconds between heatmap redraws while training runs
 FRAME_SETTLE_MS = 2       # a frame ends once its repaints (posted after it) are done
 WINDOW_TITLE = ("nnviz: watch a network learn digits (Nielsen, Neural Networks and Deep Learning, ch. 1) "
@@ -817,6 +817,7 @@ class MainWindow(QMainWindow):
                                          "it is compiled: a few seconds)…")
         else:
             self.statusBar().clearMessage()
+            settle_heap()   # numba's many objects: out of the full collections, like the window's
         self._update_actions()
 
     def _on_stepRecorded(self, record: StepRecord) -> None:
@@ -845,10 +846,7 @@ class MainWindow(QMainWindow):
         self.panel.set_locked(self.controller.in_progress)
         self._update_actions()
         if state == "running" and self.controller.controls is not None:
-            # the buttons, panel and plots all change now: draw that frame at once, with the
-            # training held, rather than in turns with it (see _on_redraw_timer_timeout)
-            self.controller.controls.hold(FRAME_HOLD_LIMIT)
-            self.redraw_timer.start(0)
+            self.redraw_timer.start(0)   # the buttons, panel and plots all change now: draw at once
 
     def _on_runFinished(self) -> None:
         self._update_actions()
@@ -860,12 +858,10 @@ class MainWindow(QMainWindow):
     _last_progress: ProgressSnapshot | None = None
 
     def _on_redraw_timer_timeout(self) -> None:
+        # Training goes on while a frame is drawn: the compiled kernel lets go of Python's
+        # GIL, and holding the training for the frame cost it more (about a tenth of its
+        # time) than it saved the window.
         self._frame_start = time.thread_time()  # CPU time: waits for the GIL do not count
-        controls = self.controller.controls
-        if controls is not None:
-            # training waits while the frame is drawn, instead of taking turns with it
-            # for Python's GIL (which would make every frame take twice as long)
-            controls.hold(FRAME_HOLD_LIMIT)
         self._frame_pieces = list(self._pieces(throttled=True))
         self._piece_timer.start()
 
@@ -883,8 +879,6 @@ class MainWindow(QMainWindow):
 
     def _on_frame_end_timer_timeout(self) -> None:
         """Schedule the next frame: the costlier this one was, the later."""
-        if self.controller.controls is not None:
-            self.controller.controls.release()
         cost = time.thread_time() - self._frame_start
         self.frame_interval = min(max(self._min_frame_interval, cost / FRAME_BUDGET), MAX_FRAME_INTERVAL)
         self.redraw_timer.start(int(1000 * self.frame_interval))

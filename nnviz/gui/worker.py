@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from nnviz.core.errors import NnvizError
-from nnviz.core.network import warm_up
+from nnviz.core.network import pin_blas_threads, warm_up
 from nnviz.core.training import (
     Controls,
     EpochSnapshot,
@@ -96,6 +96,10 @@ class TrainingWorker(QObject):
     def _run(self) -> None:
         # The network is built here, in the worker's thread, and never leaves it: only
         # read-only copies of its weights are sent out.
+        global _blas_pinned
+        if not _blas_pinned:   # once per process, off the GUI thread (threadpoolctl's scan costs 20 ms)
+            _blas_pinned = True
+            pin_blas_threads(1)
         net = build_network(self.config)
         start_epoch = 0
         if self.start is not None:  # continue from an earlier run's last epoch
@@ -149,6 +153,7 @@ class TrainingWorker(QObject):
             points.clear()
 
 
+_blas_pinned = False   # the window's matrix products are all small: one BLAS thread (see pin_blas_threads)
 _warmed: set[str] = set()   # dtypes whose compiled kernel this process has loaded
 
 

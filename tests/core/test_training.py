@@ -280,26 +280,3 @@ def test_history_without_weights_keeps_the_numbers(small):
     assert light.rows() == full.rows() == last.rows()
 
 
-def test_hold_pauses_training_briefly_and_unreported(small):
-    controls = Controls(eta=3.0)
-    gen = train(TrainConfig(epochs=1, seed=2, progress_every=10), small, controls)
-    next(gen)                                     # the untrained network
-    controls.hold(5.0)
-    box = []
-    t = threading.Thread(target=lambda: box.append(next(gen)))
-    t.start()
-    t.join(0.3)
-    assert t.is_alive() and not box               # held: no mini-batch runs
-    controls.release()
-    t.join(5)
-    assert isinstance(box[0], ProgressSnapshot) and box[0].batch == 10 and not box[0].paused
-    # a forgotten release expires by itself
-    controls.hold(0.05)
-    assert isinstance(next(gen), ProgressSnapshot)
-    # stop wakes a held loop
-    controls.hold(5.0)
-    t = threading.Thread(target=lambda: box.append(list(gen)))
-    t.start()
-    controls.stop()
-    t.join(5)
-    assert not t.is_alive()
