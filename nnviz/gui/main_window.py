@@ -637,6 +637,7 @@ class MainWindow(QMainWindow):
             self.accuracy.add_change(change)
             self.cost.add_change(change)
         self.inspector.restore_state(m.inspector)
+        self.network_tab.set_minibatch(last.first_example if last is not None else None)
         timeline = self.inspector.timeline
         if 0 in timeline and timeline.at(0).has_weights:   # "change since epoch 0" needs epoch 0
             self.heatmaps.set_weights(self.inspector.params_at(0)[0])

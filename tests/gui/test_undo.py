@@ -58,6 +58,8 @@ def test_each_run_replacing_action_is_undone_by_ctrl_z(qtbot, window, action):
     _undo(qtbot, w)
     _same_run(w, numbers, weights)
     assert w.controller.state == "finished" and w.panel.config().sizes == (784, 30, 10)  # at its target, as it was
+    # the Network tab's "mini-batch's first digit" is the brought-back run's, not the replacement's
+    assert w.network_tab.minibatch == w.history.epochs[-1].first_example is not None
     w.render_views()
     assert w.accuracy.test.n == 4                       # epochs 0..3 drawn again
     np.testing.assert_array_equal(w.heatmaps._weights[0], weights[0])

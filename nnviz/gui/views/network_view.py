@@ -824,6 +824,11 @@ class NetworkTab(QObject):
         if snap.first_example is not None:
             self.minibatch = snap.first_example   # only kept: drawn at the next frame
 
+    def set_minibatch(self, index: int | None) -> None:
+        """The latest mini-batch's first digit (None: nothing trained yet), e.g. of a run
+        brought back by undo."""
+        self.minibatch = index
+
     def _on_controller_epochFinished(self, snap) -> None:
         if snap.first_example is not None:
             self.minibatch = snap.first_example
