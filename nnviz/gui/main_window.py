@@ -603,7 +603,7 @@ class MainWindow(QMainWindow):
             return
         old = self.capture_run()
         self.undo_stack.push(ReplaceRun(self, old, why))
-        self.statusBar().showMessage(f"{why} replaced {old.describe()}: Ctrl+Z brings it back.", 10000)
+        self.statusBar().showMessage(f"{why} replaced {old.describe()} (Ctrl+Z: undo).", 10000)
 
     def restore_run(self, m: RunMemento) -> None:
         """Bring back a run taken with :meth:`capture_run`, paused after its last epoch."""
