@@ -344,6 +344,12 @@ class FitScrollArea(QScrollArea):
             w = max(room.width() - bar, 1 if self._keep_width else min_w)
         widget.resize(w, max(h_room, self._min_height(widget, w)))
 
+    def refit(self) -> None:
+        """Size the page to the room again, even if neither seems to have changed (e.g. a
+        hidden page laid out for an export)."""
+        self._fitted = None
+        self.fit_widget()
+
     def sizeHint(self) -> QSize:
         widget = self.widget()
         if widget is None:

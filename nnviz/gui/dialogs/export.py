@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QGraphicsItem, QMenu, Q
 
 from nnviz.core.errors import DataError
 from nnviz.core.history import History
+from nnviz.gui.widgets import FitScrollArea
 
 log = logging.getLogger(__name__)
 
@@ -182,10 +183,8 @@ def _prepare(source: Any) -> None:
                 w.layout().activate()
             queue.extend(w.findChildren(QWidget, options=Qt.FindDirectChildrenOnly))
         QApplication.sendPostedEvents()  # the resize events: graphics views fit their scenes
-        fit = getattr(page, "fit_widget", None)   # a FitScrollArea sizes its page to its room
-        if fit is not None:
-            page._fitted = None
-            fit()
+        if isinstance(page, FitScrollArea):   # it sizes its page to its room
+            page.refit()
             QApplication.sendPostedEvents()
         if widget.size() == before:
             break
