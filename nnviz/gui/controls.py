@@ -135,16 +135,16 @@ class EtaControl(QWidget):
         self.set_eta(value)
 
 
-def speed_text(batches: float | None, m: int, compact: bool = False) -> str:
+def speed_text(batches: float | None, m: int, compact: bool = False, examples: str = "digits") -> str:
     """'5 mini-batches/s · 50 digits/s', '2,000 digits/s', or 'max' (``compact``: without
-    the digits at slow speeds)."""
+    the digits at slow speeds; ``examples``: what the data's examples are called)."""
     if batches is None:
         return "max"
     digits = batches * m
     if batches < 100:
         unit = "mini-batch" if batches == 1 else "mini-batches"
-        return f"{batches:,.3g} {unit}/s" + ("" if compact else f" · {digits:,.4g} digits/s")
-    return f"{digits:,.0f} digits/s"
+        return f"{batches:,.3g} {unit}/s" + ("" if compact else f" · {digits:,.4g} {examples}/s")
+    return f"{digits:,.0f} {examples}/s"
 
 
 def nearest_notch(batches: float | None) -> int:
@@ -165,6 +165,7 @@ class SpeedControl(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._m = 10
+        self._examples = "digits"
         self._speed: float | None = speed
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, len(SPEED_NOTCHES) - 1)
@@ -196,7 +197,12 @@ class SpeedControl(QWidget):
 
     def set_batch_size(self, m: int) -> None:
         self._m = max(1, int(m))
-        self.label.setText(speed_text(self._speed, self._m, self.compact))
+        self.label.setText(speed_text(self._speed, self._m, self.compact, self._examples))
+
+    def set_examples(self, examples: str) -> None:
+        """What the data's examples are called, plural ("digits", "items")."""
+        self._examples = examples
+        self.label.setText(speed_text(self._speed, self._m, self.compact, examples))
 
     def set_speed(self, speed: float | None, emit: bool = True) -> None:
         changed = speed != self._speed
@@ -204,7 +210,7 @@ class SpeedControl(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(nearest_notch(speed))
         self.slider.blockSignals(False)
-        self.label.setText(speed_text(speed, self._m, self.compact))
+        self.label.setText(speed_text(speed, self._m, self.compact, self._examples))
         if changed and emit:
             self.speedChanged.emit(speed)
 

@@ -707,6 +707,8 @@ class MainWindow(QMainWindow):
         self.heatmaps.set_class_names(names)
         self._step.call("set_class_names", names)
         self.network_tab.view.set_class_names(names)
+        for control in (self.toolbar_speed, self.panel.speed):
+            control.set_examples(noun(names, plural=True))
         for caption, box in self.plot_boxes.items():
             box.caption_label.setText(caption if names is None else
                                       caption.replace(" digits", " items").replace("95%", "95% (on digits)"))

@@ -145,6 +145,8 @@ def test_the_network_tab_and_the_heatmaps_name_the_outputs(qtbot, fashion_window
 
 def test_digits_again_after_digit_data_and_names_again_on_undo(qtbot, fashion_window):
     w = fashion_window
+    w.set_speed(2000)                   # (mini-batches a second) the speed controls count items
+    assert w.toolbar_speed.label.text() == w.panel.speed.label.text() == "20,000 items/s"
     with qtbot.waitSignal(w.dataReady, timeout=TIMEOUT):
         w.load_data("bundled")          # digits: no class names
     view = errors_tab(qtbot, w)
@@ -163,6 +165,7 @@ def test_digits_again_after_digit_data_and_names_again_on_undo(qtbot, fashion_wi
     assert draw.test_button.text() == "Paste a test digit"
     assert w.network_tab.view.diagram.class_names is None and w.network_tab.view.diagram._output_label(7) == "7"
     assert "test digits" in w.panel.data_label.text()
+    assert w.toolbar_speed.label.text() == "20,000 digits/s"
     # undo brings back the named data's run, and its names
     assert w.undo_action.isEnabled() and "New data" in w.undo_action.text()
     w.undo_action.trigger()
