@@ -710,33 +710,32 @@ class _blas_threads:
         self.n = n
         self._limiter = None
 
-    def __enter__(self) -> None:
+    @staticmethod
+    def limit(n: int) -> Any:
+        """Limit BLAS to ``n`` threads now; the limiter (to restore), or None if
+        threadpoolctl is missing or unable."""
         try:
             if _blas_threads._controller is None:
                 from threadpoolctl import ThreadpoolController
                 _blas_threads._controller = ThreadpoolController()
-            self._limiter = _blas_threads._controller.limit(limits=self.n, user_api="blas")
-        except Exception:  # threadpoolctl missing or unable: run as is
-            self._limiter = None
+            return _blas_threads._controller.limit(limits=n, user_api="blas")
+        except Exception:  # run as is
+            return None
+
+    def __enter__(self) -> None:
+        self._limiter = self.limit(self.n)
 
     def __exit__(self, *exc: Any) -> None:
         if self._limiter is not None:
             self._limiter.restore_original_limits()
 
 
-def pin_blas_threads(n: int = 1) -> str:
+def pin_blas_threads(n: int = 1) -> None:
     """Limit BLAS to ``n`` threads for the rest of the process (if threadpoolctl can), e.g.
     in the window, where every matrix product is small (evaluation, analyses, the editor)
     and a second BLAS thread only spins against the window and the training thread when
-    other programs load the CPU. Returns what was done, in words (for benchmarks)."""
-    try:
-        if _blas_threads._controller is None:
-            from threadpoolctl import ThreadpoolController
-            _blas_threads._controller = ThreadpoolController()
-        _blas_threads._controller.limit(limits=n, user_api="blas")
-    except Exception as e:  # threadpoolctl missing or unable: run as is
-        return f"BLAS threads not limited ({type(e).__name__})"
-    return f"BLAS pinned to {n} thread{'s' if n != 1 else ''}"
+    other programs load the CPU."""
+    _blas_threads.limit(n)
 
 
 def _stack_pairs(data: Sequence[tuple[np.ndarray, Any]]) -> tuple[np.ndarray, np.ndarray]:

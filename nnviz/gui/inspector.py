@@ -197,7 +197,7 @@ class Inspector(QObject):
                 self.draw.set_network(sample.weights, biases, self._live[2])
 
     def set_class_names(self, class_names: tuple[str, ...] | None) -> None:
-        """New data: its class names (None: digits) for the Draw and Errors tabs."""
+        """New data: its class names (None: digits) for the Draw, Errors and Saturation tabs."""
         self.draw.set_class_names(class_names)
         self._errors.call("set_class_names", class_names)
         self._saturation.call("set_class_names", class_names)
